@@ -1,0 +1,12 @@
+"""aalu_sk: deep adversarial active learning with model uncertainty.
+
+A scikit-learn/skorch/modAL toolkit implementing AALU (Zhu & Wang, ICIP 2020)
+and the baselines it is compared with.
+"""
+
+from .classifier import ImageClassifier
+from .sampler import AdversarialUncertaintySampler
+
+__version__ = "0.1.0"
+
+__all__ = ["ImageClassifier", "AdversarialUncertaintySampler", "__version__"]

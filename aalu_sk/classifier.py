@@ -1,0 +1,289 @@
+"""ImageClassifier: a skorch classifier for image arrays.
+
+Beyond skorch's ``NeuralNetClassifier`` it knows image layouts (see
+:mod:`aalu_sk.validation`), can flip images during training, and gives in
+one batched pass what active-learning selectors need: penultimate features,
+class probabilities and per-sample losses (:meth:`ImageClassifier.forward_pass`).
+"""
+
+from typing import NamedTuple, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from skorch import NeuralNetClassifier
+from skorch.exceptions import NotInitializedError
+from torch import nn
+
+from ._runtime import resolve_device, seed_from, seeded
+from .modules import TASK_MODULES
+from .validation import check_images, check_labels, image_shape, to_tensor
+
+__all__ = ["ImageClassifier", "TaskOutputs"]
+
+
+class TaskOutputs(NamedTuple):
+    """What one pass of a task model over a set of images gives.
+
+    Attributes
+    ----------
+    features : ndarray of shape (n_samples, n_features), float32
+        Input of the final linear layer.
+    proba : ndarray of shape (n_samples, n_classes), float32
+        Softmax probabilities.
+    loss : ndarray of shape (n_samples,) or None
+        Per-sample cross-entropy, when labels were given.
+    """
+
+    features: np.ndarray
+    proba: np.ndarray
+    loss: Optional[np.ndarray] = None
+
+
+class _ImageArrayDataset(torch.utils.data.Dataset):
+    """Index an image array and convert one image at a time."""
+
+    def __init__(self, X, y=None):
+        self.X, self.y = X, y
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def __getitem__(self, i):
+        x = to_tensor(self.X[i:i + 1])[0]
+        y = torch.zeros(()) if self.y is None else torch.as_tensor(self.y[i])
+        return x, y
+
+
+class ImageClassifier(NeuralNetClassifier):
+    """A skorch neural-net classifier for images, ready for active learning.
+
+    Parameters
+    ----------
+    module : str, torch.nn.Module class or instance, default="resnet18"
+        The task model. ``"resnet18"`` is torchvision's ResNet-18 with the
+        small-image stem (:class:`~aalu_sk.modules.CifarResNet18`);
+        ``"small_cnn"`` is :class:`~aalu_sk.modules.SmallCNN` for 8x8 to
+        28x28 grayscale images. Named modules get ``num_classes`` and the
+        images' channel count automatically; a module class gets its
+        arguments from ``module__<name>`` parameters.
+    num_classes : int or None, default=None
+        Number of classes; labels must be ``0..num_classes-1``. Set it in
+        active learning, where the first labeled set may miss a class. If
+        None, it is ``max(y) + 1`` at fit time.
+    criterion : torch criterion class, default=torch.nn.CrossEntropyLoss
+        Must take logits, like the default.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+    lr : float, default=1e-3
+    max_epochs : int, default=10
+    batch_size : int, default=128
+        Used for training and for :meth:`forward_pass`.
+    augment : bool, default=False
+        Flip each training image horizontally with probability 1/2 (the
+        paper's only augmentation). Never applied at prediction time.
+    feature_layer : str or None, default=None
+        Name (as in ``module.named_modules()``) of the layer whose *input*
+        is the feature vector. None means the last ``torch.nn.Linear``.
+    random_state : int or None, default=None
+        Seeds weight initialisation, shuffling and flips. The global torch
+        RNG is left as it was. None uses (and advances) the global RNG.
+    device : str, default="auto"
+        ``"auto"`` uses CUDA when torch sees it, else the CPU. It is
+        replaced by the concrete device when the net is initialised.
+    train_split : callable or None, default=None
+        skorch's internal validation split; off, because labeled sets in
+        active learning are small.
+    verbose : int, default=0
+        1 prints skorch's per-epoch table.
+    **kwargs
+        Any other skorch parameter (``module__*``, ``optimizer__*``,
+        ``callbacks``, ``iterator_train__*``...).
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+        The trained task model.
+    n_classes_ : int
+    input_shape_ : tuple of int
+        ``(C, H, W)`` of the images seen in :meth:`fit`.
+
+    Notes
+    -----
+    Accepted image layouts (see :mod:`aalu_sk.validation`): float
+    ``(n, C, H, W)`` and ``(n, H, W)`` arrays are used as they are; uint8
+    ``(n, H, W)`` and ``(n, H, W, C)`` arrays are divided by 255 and made
+    channels-first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from aalu_sk import ImageClassifier
+    >>> X = np.random.RandomState(0).rand(20, 1, 8, 8).astype("float32")
+    >>> y = np.arange(20) % 2
+    >>> net = ImageClassifier("small_cnn", num_classes=2, max_epochs=1,
+    ...                       random_state=0).fit(X, y)
+    >>> out = net.forward_pass(X, y)
+    >>> out.features.shape, out.proba.shape, out.loss.shape
+    ((20, 128), (20, 2), (20,))
+    """
+
+    def __init__(self, module="resnet18", *, num_classes=None,
+                 criterion=nn.CrossEntropyLoss, optimizer=torch.optim.Adam,
+                 lr=1e-3, max_epochs=10, batch_size=128, augment=False,
+                 feature_layer=None, random_state=None, device="auto",
+                 train_split=None, verbose=0, **kwargs):
+        self.num_classes = num_classes
+        self.augment = augment
+        self.feature_layer = feature_layer
+        self.random_state = random_state
+        super().__init__(module, criterion=criterion, optimizer=optimizer,
+                         lr=lr, max_epochs=max_epochs, batch_size=batch_size,
+                         device=device, train_split=train_split,
+                         verbose=verbose, **kwargs)
+
+    # -- skorch override points -------------------------------------------
+    def initialize(self):
+        self.device = resolve_device(self.device)
+        return super().initialize()
+
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        if isinstance(self.module, str):
+            if self.module not in TASK_MODULES:
+                raise ValueError(
+                    f"module={self.module!r} is not a known name; use one of "
+                    f"{sorted(TASK_MODULES)} or a torch.nn.Module class or "
+                    f"instance.")
+            defaults = {}
+            if getattr(self, "n_classes_", None) or self.num_classes:
+                defaults["num_classes"] = self.num_classes or self.n_classes_
+            if getattr(self, "input_shape_", None):
+                defaults["in_channels"] = self.input_shape_[0]
+            self.module_ = TASK_MODULES[self.module](**{**defaults, **kwargs})
+            return self
+        return super().initialize_module()
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, torch.utils.data.Dataset):
+            return X
+        return _ImageArrayDataset(check_images(X), y)
+
+    def train_step_single(self, batch, **fit_params):
+        if self.augment:
+            Xi, yi = batch
+            flip = torch.rand(Xi.shape[0], device=Xi.device) < 0.5
+            Xi = torch.where(flip.view(-1, 1, 1, 1), Xi.flip(-1), Xi)
+            batch = (Xi, yi)
+        return super().train_step_single(batch, **fit_params)
+
+    @property
+    def classes_(self):
+        n = self.num_classes or getattr(self, "n_classes_", None)
+        if n is None:
+            raise AttributeError("classes_ is set by fit; the classifier is "
+                                 "not fitted yet.")
+        return np.arange(n)
+
+    # -- sklearn API ---------------------------------------------------------
+    def fit(self, X, y, **fit_params):
+        """Train the task model from scratch on images ``X`` and labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
+                (n_samples, H, W, C)
+        y : array-like of shape (n_samples,)
+            Integer labels ``0..num_classes-1``.
+        **fit_params
+            Passed to skorch's ``fit``.
+
+        Returns
+        -------
+        self : ImageClassifier
+        """
+        X = check_images(X)
+        y = check_labels(y, X.shape[0], n_classes=self.num_classes)
+        self.input_shape_ = image_shape(X)
+        self.n_classes_ = self.num_classes or int(y.max()) + 1
+        seed = None if self.random_state is None else seed_from(self.random_state)
+        with seeded(seed, resolve_device(self.device)):
+            return super().fit(X, y, **fit_params)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape ``(n_samples, n_classes)``."""
+        return self.forward_pass(X).proba
+
+    def transform(self, X):
+        """Penultimate features (input of the final linear layer)."""
+        return self.forward_pass(X).features
+
+    def per_sample_loss(self, X, y):
+        """Cross-entropy of each sample on its label, shape ``(n_samples,)``."""
+        return self.forward_pass(X, y).loss
+
+    def _feature_module(self):
+        if self.feature_layer is not None:
+            modules = dict(self.module_.named_modules())
+            if self.feature_layer not in modules:
+                raise ValueError(
+                    f"feature_layer={self.feature_layer!r} is not a layer of "
+                    f"the module; some names: {list(modules)[1:8]}.")
+            return modules[self.feature_layer]
+        linears = [m for m in self.module_.modules() if isinstance(m, nn.Linear)]
+        if not linears:
+            raise ValueError(
+                "The module has no torch.nn.Linear layer to read features "
+                "from; set feature_layer to the name of the layer whose "
+                "input is the feature vector.")
+        return linears[-1]
+
+    def forward_pass(self, X, y=None):
+        """One batched, no-grad, eval-mode pass: features, probabilities, losses.
+
+        Memory is bounded by ``batch_size`` images at a time (plus the
+        outputs), so ``X`` may be a large memory-mapped array.
+
+        Parameters
+        ----------
+        X : array-like of images
+        y : array-like of shape (n_samples,) or None, default=None
+            Labels; when given, per-sample cross-entropy is returned too.
+
+        Returns
+        -------
+        outputs : TaskOutputs
+            ``(features, proba, loss)``; ``loss`` is None without ``y``.
+        """
+        if getattr(self, "input_shape_", None) is None:
+            raise NotInitializedError(
+                f"This {type(self).__name__} is not fitted yet; call fit "
+                f"before forward_pass, predict or transform.")
+        X = check_images(X)
+        if image_shape(X) != self.input_shape_:
+            raise ValueError(
+                f"X holds images of shape {image_shape(X)} (C, H, W) but the "
+                f"classifier was fitted on {self.input_shape_}.")
+        if y is not None:
+            y = check_labels(y, X.shape[0], n_classes=self.n_classes_)
+        captured = []
+        hook = self._feature_module().register_forward_pre_hook(
+            lambda module, args: captured.append(args[0]))
+        feats, probas, losses = [], [], []
+        self.module_.eval()
+        try:
+            with torch.no_grad():
+                for start in range(0, X.shape[0], self.batch_size):
+                    xb = to_tensor(X[start:start + self.batch_size], self.device)
+                    logits = self.module_(xb)
+                    feats.append(captured.pop().flatten(1).float().cpu())
+                    probas.append(F.softmax(logits.float(), dim=1).cpu())
+                    if y is not None:
+                        yb = torch.as_tensor(y[start:start + self.batch_size],
+                                             device=logits.device)
+                        losses.append(F.cross_entropy(
+                            logits.float(), yb, reduction="none").cpu())
+        finally:
+            hook.remove()
+        features, proba = torch.cat(feats).numpy(), torch.cat(probas).numpy()
+        loss = None if y is None else torch.cat(losses).numpy()
+        return TaskOutputs(features, proba, loss)

@@ -1,0 +1,208 @@
+"""Checking user input, and converting image arrays to float tensors.
+
+Every model in aalu_sk reads images in one layout: ``float32`` tensors of
+shape ``(n, C, H, W)``. Users hand us arrays in the layouts they already
+have; the rules below turn them into that layout predictably:
+
+==========================  ==========================  =====================
+input                       read as                     values
+==========================  ==========================  =====================
+float ``(n, C, H, W)``      channels first (torch)      kept as they are
+float ``(n, H, W)``         grayscale                   kept as they are
+uint8 ``(n, H, W)``         grayscale                   divided by 255
+uint8 ``(n, H, W, C)``      channels last (PIL, numpy)  divided by 255
+==========================  ==========================  =====================
+
+Lists and torch tensors are accepted and converted with :func:`numpy.asarray`.
+Conversion happens batch by batch (:func:`to_tensor`), so a large ``uint8``
+pool never exists as a whole in ``float32``.
+"""
+
+import numbers
+
+import numpy as np
+import torch
+
+__all__ = ["check_samples", "check_images", "image_shape", "to_tensor", "check_labels",
+           "check_n_instances"]
+
+
+def _as_array(X, name):
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
+        X = X.to_numpy()
+    if not isinstance(X, np.ndarray):
+        try:
+            X = np.asarray(X)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(
+                f"{name} must be an array of images; could not convert a "
+                f"{type(X).__name__} to an array: {exc}") from None
+    return X
+
+
+def check_samples(X, name="X", allow_empty=False, min_ndim=2):
+    """Validate an array of samples (images or feature rows) without copying.
+
+    Accepts numpy arrays, lists, pandas objects and torch tensors; rejects
+    object, complex and non-numeric dtypes, too few dimensions, NaN and
+    infinite values (checked in chunks, so a memory-mapped pool is never
+    read into memory at once).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, ...)
+    name : str, default="X"
+        The parameter name used in error messages.
+    allow_empty : bool, default=False
+        Whether zero samples are acceptable.
+    min_ndim : int, default=2
+
+    Returns
+    -------
+    X : ndarray
+        The same data as a numpy array (a view where possible).
+    """
+    X = _as_array(X, name)
+    if X.dtype == object or np.iscomplexobj(X) or X.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must hold real numbers; got dtype {X.dtype}.")
+    if X.ndim < min_ndim:
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimensions (n_samples, "
+            f"...); got an array of shape {X.shape}.")
+    if X.shape[0] == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty: it holds 0 samples.")
+    if X.dtype.kind == "f" and X.size:
+        step = max(1, (1 << 24) // max(1, X[0].size))
+        for start in range(0, X.shape[0], step):
+            if not np.isfinite(X[start:start + step]).all():
+                raise ValueError(
+                    f"{name} contains NaN or infinite values (first bad "
+                    f"sample at or after index {start}).")
+    return X
+
+
+def check_images(X, name="X", allow_empty=False):
+    """Validate an array of images without copying it.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
+            (n_samples, H, W, C)
+        The images; see the module docstring for the accepted layouts.
+    name : str, default="X"
+        The parameter name used in error messages.
+    allow_empty : bool, default=False
+        Whether zero images are acceptable.
+
+    Returns
+    -------
+    X : ndarray
+        The same data as a numpy array (a view where possible).
+    """
+    X = check_samples(X, name, allow_empty=allow_empty)
+    if X.ndim not in (3, 4):
+        raise ValueError(
+            f"{name} must be images of shape (n, C, H, W), (n, H, W) or "
+            f"(n, H, W, C); got an array of shape {X.shape}. Reshape flat "
+            f"vectors, e.g. X.reshape(-1, 1, 8, 8) for 8x8 grayscale.")
+    if X.dtype.kind in "bi" or (X.dtype.kind == "u" and X.dtype != np.uint8):
+        raise TypeError(
+            f"{name} has dtype {X.dtype}; integer images must be uint8 "
+            f"(0..255), other images float (any range).")
+    return X
+
+
+def image_shape(X):
+    """The ``(C, H, W)`` shape that :func:`to_tensor` gives one image of ``X``."""
+    if X.ndim == 3:
+        return (1,) + tuple(X.shape[1:])
+    if X.dtype == np.uint8:
+        return (X.shape[3], X.shape[1], X.shape[2])
+    return tuple(X.shape[1:])
+
+
+def to_tensor(X, device="cpu"):
+    """Convert a (batch of) checked images to a float32 ``(n, C, H, W)`` tensor.
+
+    Parameters
+    ----------
+    X : ndarray
+        Images as accepted by :func:`check_images`.
+    device : str or torch.device, default="cpu"
+        Where the tensor goes.
+
+    Returns
+    -------
+    tensor : torch.Tensor of shape (n, C, H, W), dtype float32
+    """
+    uint8 = X.dtype == np.uint8
+    t = torch.from_numpy(np.ascontiguousarray(X)).to(device)
+    if t.ndim == 3:
+        t = t.unsqueeze(1)
+    elif uint8:
+        t = t.permute(0, 3, 1, 2)
+    t = t.to(torch.float32)
+    if uint8:
+        t = t / 255.0
+    return t.contiguous()
+
+
+def check_labels(y, n_samples, name="y", n_classes=None):
+    """Validate class labels: integers 0..K-1, one per sample.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+    n_samples : int
+        The number of samples the labels must match.
+    name : str, default="y"
+    n_classes : int or None, default=None
+        If given, labels must be below it.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,), dtype int64
+    """
+    y = _as_array(y, name)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-d class labels; got shape {y.shape}.")
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} has {y.shape[0]} labels for {n_samples} samples.")
+    if y.dtype.kind == "f" and y.size and np.all(np.isfinite(y)) \
+            and np.all(y == np.round(y)):
+        y = y.astype(np.int64)
+    if y.dtype.kind not in "iu":
+        raise TypeError(
+            f"{name} must hold integer class labels 0..K-1; got dtype "
+            f"{y.dtype}. Encode other labels first, e.g. with "
+            f"sklearn.preprocessing.LabelEncoder.")
+    y = y.astype(np.int64, copy=False)
+    if y.size and y.min() < 0:
+        raise ValueError(f"{name} has negative labels; labels must be 0..K-1.")
+    if n_classes is not None and y.size and y.max() >= n_classes:
+        raise ValueError(
+            f"{name} has label {y.max()} but num_classes={n_classes}; labels "
+            f"must be 0..{n_classes - 1}.")
+    return y
+
+
+def check_n_instances(n_instances, n_pool):
+    """Validate the number of samples to query from a pool of ``n_pool``."""
+    if isinstance(n_instances, (bool, np.bool_)) or not isinstance(
+            n_instances, numbers.Integral):
+        raise TypeError(
+            f"n_instances must be a positive integer; got "
+            f"{n_instances!r} of type {type(n_instances).__name__}.")
+    if n_instances < 1:
+        raise ValueError(f"n_instances must be at least 1; got {n_instances}.")
+    if n_instances > n_pool:
+        raise ValueError(
+            f"n_instances={n_instances} is larger than the pool, which holds "
+            f"{n_pool} samples.")
+    return int(n_instances)
