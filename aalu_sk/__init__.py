@@ -6,7 +6,17 @@ and the baselines it is compared with.
 
 from .classifier import ImageClassifier
 from .sampler import AdversarialUncertaintySampler
+from .strategies import CoreSetSampler, EntropySampler, RandomSampler
+from .vaal import VAALSampler
 
 __version__ = "0.1.0"
 
-__all__ = ["ImageClassifier", "AdversarialUncertaintySampler", "__version__"]
+__all__ = [
+    "ImageClassifier",
+    "AdversarialUncertaintySampler",
+    "RandomSampler",
+    "EntropySampler",
+    "CoreSetSampler",
+    "VAALSampler",
+    "__version__",
+]

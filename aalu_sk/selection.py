@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-__all__ = ["top_k", "entropy", "k_center_greedy"]
+__all__ = ["top_k", "entropy", "nearest_distances", "k_center_greedy"]
 
 
 def top_k(scores, n, random_state=None):
@@ -54,17 +54,30 @@ def entropy(proba):
     return -np.sum(proba * logp, axis=1)
 
 
-def _min_sq_dist(points, centers, batch_size):
-    """Squared distance from each point to its nearest center, batched."""
-    out = torch.empty(points.shape[0], dtype=points.dtype, device=points.device)
+def nearest_distances(points, centers, batch_size=4096):
+    """Euclidean distance from each point to its nearest center, batched.
+
+    Parameters
+    ----------
+    points : Tensor of shape (n_points, n_features)
+    centers : Tensor of shape (n_centers, n_features)
+    batch_size : int, default=4096
+        Rows of ``points`` and of ``centers`` per block, so memory stays at
+        one ``batch_size x batch_size`` block of distances.
+
+    Returns
+    -------
+    distances : Tensor of shape (n_points,)
+        ``inf`` everywhere when there are no centers.
+    """
+    out = torch.full((points.shape[0],), float("inf"), dtype=points.dtype,
+                     device=points.device)
     for start in range(0, points.shape[0], batch_size):
         block = points[start:start + batch_size]
-        best = torch.full((block.shape[0],), float("inf"), dtype=points.dtype,
-                          device=points.device)
         for c0 in range(0, centers.shape[0], batch_size):
-            d = torch.cdist(block, centers[c0:c0 + batch_size]).pow(2)
-            best = torch.minimum(best, d.min(dim=1).values)
-        out[start:start + batch_size] = best
+            d = torch.cdist(block, centers[c0:c0 + batch_size]).min(dim=1).values
+            out[start:start + batch_size] = torch.minimum(
+                out[start:start + batch_size], d)
     return out
 
 
@@ -91,27 +104,22 @@ def k_center_greedy(pool_features, labeled_features, n, random_state=None,
     -------
     indices : ndarray of shape (n,), dtype int64
         In the order they were picked.
-    min_distances : ndarray of shape (n,)
-        Distance of each pick to its nearest center when it was picked.
+    initial_distances : ndarray of shape (n_pool,)
+        Distance of each pool sample to its nearest labeled sample before
+        any pick (``inf`` without labeled samples).
     """
     pool = torch.as_tensor(pool_features)
     labeled = torch.as_tensor(labeled_features, device=pool.device,
                               dtype=pool.dtype)
     rng = check_random_state(random_state)
-    if labeled.shape[0]:
-        dist = _min_sq_dist(pool, labeled, batch_size)
-    else:
-        dist = torch.full((pool.shape[0],), float("inf"), dtype=pool.dtype,
-                          device=pool.device)
-    picked, radii = [], []
+    initial = nearest_distances(pool, labeled, batch_size)
+    dist = initial.pow(2)
+    picked = []
     for _ in range(n):
-        best = dist.max()
-        ties = torch.nonzero(dist == best).flatten()
+        ties = torch.nonzero(dist == dist.max()).flatten()
         i = int(ties[rng.randint(ties.shape[0])]) if ties.shape[0] > 1 \
             else int(ties[0])
         picked.append(i)
-        radii.append(float(best.sqrt()))
-        new = (pool - pool[i]).pow(2).sum(dim=1)
-        dist = torch.minimum(dist, new)
+        dist = torch.minimum(dist, (pool - pool[i]).pow(2).sum(dim=1))
         dist[i] = -1.0  # never pick the same sample twice
-    return np.asarray(picked, dtype=np.int64), np.asarray(radii)
+    return np.asarray(picked, dtype=np.int64), initial.cpu().numpy()

@@ -1,0 +1,189 @@
+"""VAALSampler: variational adversarial active learning (Sinha et al., 2019)."""
+
+import time
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ._batching import epoch_batches, steps_per_epoch
+from ._runtime import resolve_device, seed_from, seeded
+from .base import BaseQueryStrategy
+from .losses import discriminator_loss, representation_loss
+from .modules import Assistant, ConvVAE
+from .selection import top_k
+from .validation import check_images, image_shape, to_tensor
+
+__all__ = ["VAALSampler"]
+
+
+class VAALSampler(BaseQueryStrategy):
+    """VAAL: a convolutional VAE on raw images and a latent discriminator.
+
+    Follows the reference code's semantics: the discriminator learns
+    **labeled -> 1, unlabeled -> 0** on the latent mean; the VAE learns
+    reconstruction + KL on both pools plus an adversarial term (weight
+    ``adversary_weight``) that pushes both pools toward "labeled"; there
+    are ``vae_steps`` VAE updates per discriminator update; the pool
+    samples with the **lowest** discriminator outputs are queried.
+    The task model is not used, so VAAL works with any estimator.
+
+    Parameters
+    ----------
+    latent_dim : int, default=32
+    channels : tuple of int, default=(128, 256, 512, 1024)
+        Encoder widths (the reference's); as many are used as halvings fit
+        the image size, down to 4x4.
+    hidden_dim : int, default=512
+        Width of the discriminator's 3-layer MLP.
+    adversary_weight : float, default=1.0
+        Weight of the VAE's adversarial term.
+    vae_steps : int, default=2
+        VAE updates per discriminator update.
+    epochs : int, default=100
+        Training epochs; an epoch is one pass over the larger pool.
+    lr : float, default=5e-4
+    batch_size : int, default=128
+    device : str, default="auto"
+    random_state : int, RandomState instance or None, default=None
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    scores_ : ndarray of shape (n_pool,)
+        Discriminator outputs ("probability labeled"); *low* means query.
+    vae_ : ConvVAE
+    discriminator_ : Assistant
+        Returns logits; the probability is their sigmoid.
+    history_ : list of dict
+        Mean VAE and discriminator losses per epoch.
+    timings_ : dict
+        Seconds spent in training and scoring.
+
+    References
+    ----------
+    S. Sinha, S. Ebrahimi and T. Darrell, "Variational Adversarial Active
+    Learning", ICCV 2019.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from aalu_sk import VAALSampler
+    >>> rng = np.random.RandomState(0)
+    >>> X_lab, X_pool = rng.rand(16, 1, 8, 8), rng.rand(24, 1, 8, 8)
+    >>> vaal = VAALSampler(epochs=1, channels=(8, 16), random_state=0)
+    >>> vaal.query(X_lab, np.zeros(16, int), X_pool, n_instances=2).shape
+    (2,)
+    """
+
+    needs_estimator = False
+
+    def __init__(self, latent_dim=32, channels=(128, 256, 512, 1024),
+                 hidden_dim=512, adversary_weight=1.0, vae_steps=2,
+                 epochs=100, lr=5e-4, batch_size=128, device="auto",
+                 random_state=None, verbose=0):
+        self.latent_dim = latent_dim
+        self.channels = channels
+        self.hidden_dim = hidden_dim
+        self.adversary_weight = adversary_weight
+        self.vae_steps = vae_steps
+        self.epochs = epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self):
+        for name in ("latent_dim", "hidden_dim", "vae_steps", "epochs",
+                     "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(
+                    value, (int, np.integer)) or value < 1:
+                raise ValueError(
+                    f"{name} must be a positive integer; got {value!r}.")
+        if not isinstance(self.channels, (tuple, list)) or not self.channels \
+                or any(not isinstance(c, (int, np.integer)) or c < 1
+                       for c in self.channels):
+            raise ValueError(f"channels must be a non-empty tuple of positive "
+                             f"integers; got {self.channels!r}.")
+        for name in ("adversary_weight", "lr"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float, np.number)) or \
+                    not np.isfinite(value) or value < 0:
+                raise ValueError(
+                    f"{name} must be a finite number >= 0; got {value!r}.")
+        return resolve_device(self.device)
+
+    def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
+                rng):
+        device = self._check_params()
+        X_l = check_images(X_labeled, "X_labeled")
+        X_u = check_images(X_pool, "X_pool")
+        seed = seed_from(rng)
+        start = time.perf_counter()
+        with seeded(seed, device):
+            vae, disc, history = self._train(X_l, X_u, device)
+            fit_time = time.perf_counter() - start
+            scores = self._score(vae, disc, X_u, device)
+        self.vae_, self.discriminator_, self.history_ = vae, disc, history
+        self.timings_ = {"train": fit_time,
+                         "score": time.perf_counter() - start - fit_time}
+        # Lowest "labeled" probability first.
+        return top_k(-scores, n_instances, rng), scores
+
+    def _train(self, X_l, X_u, device):
+        n_l, n_u = X_l.shape[0], X_u.shape[0]
+        vae = ConvVAE(image_shape(X_u), self.latent_dim,
+                      tuple(self.channels)).to(device)
+        disc = Assistant(self.latent_dim, self.hidden_dim).to(device)
+        opt_vae = torch.optim.Adam(vae.parameters(), lr=self.lr)
+        opt_d = torch.optim.Adam(disc.parameters(), lr=self.lr)
+        b_l, b_u = min(self.batch_size, n_l), min(self.batch_size, n_u)
+        n_steps = steps_per_epoch(n_l, n_u, self.batch_size)
+        history = []
+        for _ in tqdm(range(self.epochs), desc="VAAL selector",
+                      disable=not self.verbose, leave=False):
+            idx_l = epoch_batches(n_l, n_steps, b_l, "cpu").numpy()
+            idx_u = epoch_batches(n_u, n_steps, b_u, "cpu").numpy()
+            sums = torch.zeros(2, device=device)
+            for il, iu in zip(idx_l, idx_u):
+                x = torch.cat([to_tensor(X_l[np.sort(il)], device),
+                               to_tensor(X_u[np.sort(iu)], device)])
+                vae.train()
+                for _ in range(self.vae_steps):
+                    rec, _, mu, logvar = vae(x)
+                    logit = disc(mu)
+                    loss_vae = (
+                        representation_loss(rec[:b_l], x[:b_l], mu[:b_l],
+                                            logvar[:b_l])
+                        + representation_loss(rec[b_l:], x[b_l:], mu[b_l:],
+                                              logvar[b_l:])
+                        + self.adversary_weight * discriminator_loss(
+                            logit[:b_l], logit[b_l:], 1.0, 1.0))
+                    opt_vae.zero_grad(set_to_none=True)
+                    opt_d.zero_grad(set_to_none=True)
+                    loss_vae.backward()
+                    opt_vae.step()
+                with torch.no_grad():
+                    mu = vae(x)[2]
+                logit = disc(mu)
+                loss_d = discriminator_loss(logit[:b_l], logit[b_l:], 1.0, 0.0)
+                opt_d.zero_grad(set_to_none=True)
+                loss_d.backward()
+                opt_d.step()
+                sums += torch.stack([loss_vae.detach(), loss_d.detach()])
+            means = (sums / n_steps).tolist()
+            history.append({"vae_loss": means[0],
+                            "discriminator_loss": means[1]})
+        return vae, disc, history
+
+    def _score(self, vae, disc, X_u, device, batch_size=1024):
+        vae.eval()
+        disc.eval()
+        scores = []
+        with torch.no_grad():
+            for s in range(0, X_u.shape[0], batch_size):
+                mu = vae(to_tensor(X_u[s:s + batch_size], device))[2]
+                scores.append(torch.sigmoid(disc(mu)).cpu())
+        return torch.cat(scores).numpy().astype(np.float64)
