@@ -110,8 +110,12 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     both pools) before the VAE sees them, so the reconstruction term does
     not depend on the task model's feature scale. ``L_rep`` uses a
     unit-variance Gaussian decoder: ``0.5 ||f - f_hat||^2`` summed over
-    features plus the KL term summed over latent units. Training draws
-    ``z`` with the reparameterisation trick; scoring uses the mean.
+    features plus the KL term summed over latent units; the decoder
+    reconstructs from ``z`` drawn with the reparameterisation trick. The
+    assistant reads the latent *mean* ``mu`` both in training and when
+    scoring, as VAAL's reference code feeds its discriminator (the paper
+    builds on it); a sampled ``z`` would hide ``p`` behind prior noise
+    wherever the features carry little information.
 
     References
     ----------
@@ -293,7 +297,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
                 p = torch.cat([p_l[il], p_u[iu]]) if self.use_prediction \
                     else None
                 # VAE step (Eq. 6): L_rep + beta * L_adv_vae.
-                rec, z, mu, logvar = vae(f)
+                rec, _, mu, logvar = vae(f)
                 loss_vae = (
                     representation_loss(rec[:b_l], f[:b_l], mu[:b_l],
                                         logvar[:b_l])
@@ -301,7 +305,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
                                           logvar[b_l:]))
                 if self.adversarial:
                     assistant.requires_grad_(False)
-                    logit = assistant(self._assistant_input(z, p))
+                    logit = assistant(self._assistant_input(mu, p))
                     assistant.requires_grad_(True)
                     loss_vae = loss_vae + self.beta * vae_adversarial_loss(
                         logit[:b_l], logit[b_l:])
@@ -309,8 +313,8 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
                 loss_vae.backward()
                 opt_vae.step()
                 # Assistant step (Eq. 9): L_adv_A + lambda * L_loss, on the
-                # same latent draw, detached from the VAE.
-                logit = assistant(self._assistant_input(z.detach(), p))
+                # same latent means, detached from the VAE.
+                logit = assistant(self._assistant_input(mu.detach(), p))
                 loss_a = torch.zeros((), device=device)
                 if self.adversarial:
                     loss_a = loss_a + assistant_adversarial_loss(

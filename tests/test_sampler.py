@@ -1,0 +1,154 @@
+"""AALU on synthetic pools where the right query is known.
+
+Each test would fail if a direction were flipped: the assistant's targets
+(labeled -> 0, unlabeled -> 1), the pick (largest scores), the ranking
+loss's sign, or the prediction input.
+"""
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from aalu_sk import AdversarialUncertaintySampler
+
+VARIANTS = {
+    "advVAE": dict(adversarial=True, use_prediction=False, ranking_weight=0),
+    "advVAE+Prediction": dict(adversarial=True, use_prediction=True,
+                              ranking_weight=0),
+    "advVAE+lossLearn": dict(adversarial=True, use_prediction=False,
+                             ranking_weight=10),
+    "AALU": dict(),
+}
+
+
+def far_cluster_pool(seed=0, n_lab=80, n_pool=120, n_far=10, dim=16):
+    """Labeled and most pool samples near 0; ``n_far`` pool samples far away.
+
+    Probabilities and losses carry no signal (same distribution everywhere),
+    so only the adversarial part can find the far cluster.
+    """
+    rng = np.random.RandomState(seed)
+    f_l = rng.randn(n_lab, dim)
+    f_u = rng.randn(n_pool, dim)
+    f_u[:n_far] += 6.0
+    p = rng.dirichlet(np.ones(4), n_lab + n_pool)
+    loss = rng.rand(n_lab)
+    return f_l, p[:n_lab], loss, f_u, p[n_lab:], n_far
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_far_unlabeled_cluster_dominates_the_query(variant):
+    f_l, p_l, loss, f_u, p_u, n_far = far_cluster_pool()
+    sampler = AdversarialUncertaintySampler(epochs=50, random_state=0,
+                                            **VARIANTS[variant])
+    scores = sampler.fit_scores(f_l, p_l, loss, f_u, p_u)
+    top = np.argsort(-scores)[:n_far]
+    assert np.mean(top < n_far) >= 0.8, (variant, top)
+    # the assistant says "unlabeled" (-> 1) more for the far cluster
+    assert scores[:n_far].mean() > scores[n_far:].mean() + 0.2
+
+
+def test_ranking_alone_scores_higher_loss_higher():
+    """lossLearn: trained on Eq. 8 only, A orders samples by task loss."""
+    rng = np.random.RandomState(0)
+    f_l = rng.randn(300, 8)
+    loss = np.exp(f_l[:, 0])  # loss grows with feature 0
+    sampler = AdversarialUncertaintySampler(
+        epochs=50, adversarial=False, use_prediction=False, random_state=0)
+    # Scoring the labeled set itself: its scores must follow its losses.
+    scores = sampler.fit_scores(f_l, None, loss, f_l, None)
+    assert spearmanr(scores, loss).correlation > 0.8
+
+
+def test_prediction_input_finds_uncertain_samples():
+    """With identical feature distributions, only ``p`` tells pools apart.
+
+    Labeled samples have confident predictions; half of the pool has flat
+    ones. AALU with ``use_prediction`` must prefer the flat half; without
+    it, the query is no better than chance.
+    """
+    rng = np.random.RandomState(0)
+    n_lab, n_pool, k = 120, 120, 5
+    f_l, f_u = rng.randn(n_lab, 8), rng.randn(n_pool, 8)
+    confident = np.eye(k)[rng.randint(k, size=n_lab + n_pool)] * 0.9 + 0.02
+    p_l = confident[:n_lab]
+    p_u = confident[n_lab:].copy()
+    p_u[: n_pool // 2] = 1.0 / k
+    kw = dict(epochs=100, random_state=0, ranking_weight=0)
+    with_p = AdversarialUncertaintySampler(use_prediction=True, **kw)
+    top = np.argsort(-with_p.fit_scores(f_l, p_l, None, f_u, p_u))[:30]
+    assert np.mean(top < n_pool // 2) >= 0.9
+    without = AdversarialUncertaintySampler(use_prediction=False, **kw)
+    top = np.argsort(-without.fit_scores(f_l, p_l, None, f_u, p_u))[:30]
+    assert np.mean(top < n_pool // 2) < 0.8
+
+
+def test_query_on_a_task_model_returns_distinct_pool_indices(split,
+                                                             fitted_net):
+    X_l, y_l, X_u = split[0], split[1], split[2]
+    sampler = AdversarialUncertaintySampler(epochs=2, random_state=0)
+    idx = sampler.query(X_l, y_l, X_u, fitted_net, n_instances=7)
+    assert idx.dtype == np.int64 and len(set(idx.tolist())) == 7
+    assert idx.min() >= 0 and idx.max() < len(X_u)
+    assert sampler.scores_.shape == (len(X_u),)
+    # the returned indices are the largest scores, largest first
+    np.testing.assert_array_equal(
+        np.sort(sampler.scores_)[::-1][:7], sampler.scores_[idx])
+    assert len(sampler.history_) == 2
+    assert set(sampler.timings_) == {"task_forward", "train", "score"}
+
+
+def test_plain_sklearn_classifier_works(digits):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = digits
+    X2 = X.reshape(len(X), -1)
+    clf = LogisticRegression(max_iter=200).fit(X2[:100], y[:100])
+    sampler = AdversarialUncertaintySampler(epochs=2, random_state=0)
+    idx = sampler.query(X2[:100], y[:100], X2[100:300], clf, n_instances=5)
+    assert len(set(idx.tolist())) == 5 and idx.max() < 200
+    # features are the flattened input: the VAE's input width says so
+    assert sampler.vae_.encoder[0].in_features == 64
+
+
+def test_plain_sklearn_transformer_features_are_used(digits):
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import SVC
+
+    X, y = digits
+    X2 = X.reshape(len(X), -1)
+
+    class PCAClassifier(SVC):
+        """An SVC that also offers PCA features through ``transform``."""
+
+        def fit(self, X, y):
+            self.pca_ = PCA(5).fit(X)
+            return super().fit(X, y)
+
+        def transform(self, X):
+            return self.pca_.transform(X)
+
+    clf = PCAClassifier(probability=True, random_state=0).fit(X2[:100],
+                                                              y[:100])
+    sampler = AdversarialUncertaintySampler(epochs=1, random_state=0)
+    sampler.query(X2[:100], y[:100], X2[100:200], clf, n_instances=3)
+    assert sampler.vae_.encoder[0].in_features == 5
+    assert make_pipeline  # imported for readers: pipelines work the same
+
+
+def test_missing_inputs_for_the_configuration_are_named():
+    f = np.random.RandomState(0).randn(10, 3)
+    with pytest.raises(ValueError, match="proba_labeled"):
+        AdversarialUncertaintySampler(epochs=1).fit_scores(f, None, None, f,
+                                                           None)
+    with pytest.raises(ValueError, match="loss_labeled"):
+        AdversarialUncertaintySampler(epochs=1, use_prediction=False) \
+            .fit_scores(f, None, None, f, None)
+
+
+def test_nothing_to_learn_is_refused():
+    f = np.zeros((4, 2))
+    s = AdversarialUncertaintySampler(adversarial=False, ranking_weight=0)
+    with pytest.raises(ValueError, match="nothing to learn"):
+        s.fit_scores(f, None, None, f, None)
