@@ -176,6 +176,15 @@ class ImageClassifier(NeuralNetClassifier):
             batch = (Xi, yi)
         return super().train_step_single(batch, **fit_params)
 
+    def __sklearn_tags__(self):
+        from sklearn.utils import TransformerTags
+
+        tags = super().__sklearn_tags__()
+        # ``transform`` gives penultimate features, so it is a transformer too.
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float32"])
+        tags.input_tags.three_d_array = True
+        return tags
+
     @property
     def classes_(self):
         n = self.num_classes or getattr(self, "n_classes_", None)

@@ -94,9 +94,9 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     scores_ : ndarray of shape (n_pool,)
         Assistant scores ``A(m)`` of the last pool; larger means "query".
     vae_ : FeatureVAE
-        The trained VAE of the last query.
+        The trained VAE of the last query (moved to the CPU).
     assistant_ : Assistant
-        The trained assistant (returns logits; ``A = sigmoid``).
+        The trained assistant (returns logits; ``A = sigmoid``), on the CPU.
     history_ : list of dict
         Mean VAE and assistant losses per epoch of the last query.
     timings_ : dict
@@ -254,7 +254,10 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
             vae, assistant, history = self._train(f_l, f_u, t, device)
             fit_time = time.perf_counter() - start
             scores = self._score(vae, assistant, f_u, t.get("proba_pool"))
-        self.vae_, self.assistant_, self.history_ = vae, assistant, history
+        # Kept on the CPU: they are for inspection, and a sampler pickled on
+        # a GPU machine then loads anywhere.
+        self.vae_, self.assistant_ = vae.cpu(), assistant.cpu()
+        self.history_ = history
         self.timings_ = {"train": fit_time,
                          "score": time.perf_counter() - start - fit_time}
         return scores

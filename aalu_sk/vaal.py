@@ -53,8 +53,9 @@ class VAALSampler(BaseQueryStrategy):
     scores_ : ndarray of shape (n_pool,)
         Discriminator outputs ("probability labeled"); *low* means query.
     vae_ : ConvVAE
+        The trained VAE (moved to the CPU).
     discriminator_ : Assistant
-        Returns logits; the probability is their sigmoid.
+        Returns logits; the probability is their sigmoid. On the CPU.
     history_ : list of dict
         Mean VAE and discriminator losses per epoch.
     timings_ : dict
@@ -126,7 +127,8 @@ class VAALSampler(BaseQueryStrategy):
             vae, disc, history = self._train(X_l, X_u, device)
             fit_time = time.perf_counter() - start
             scores = self._score(vae, disc, X_u, device)
-        self.vae_, self.discriminator_, self.history_ = vae, disc, history
+        self.vae_, self.discriminator_ = vae.cpu(), disc.cpu()
+        self.history_ = history
         self.timings_ = {"train": fit_time,
                          "score": time.perf_counter() - start - fit_time}
         # Lowest "labeled" probability first.

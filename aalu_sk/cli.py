@@ -1,0 +1,219 @@
+"""The ``aalu-sk`` command: run, demo and report active-learning experiments.
+
+Examples
+--------
+::
+
+    aalu-sk run --dataset mnist5k --model small_cnn --strategies aalu,random \\
+        --seeds 0 1 2 --initial 0.10 --step 0.05 --final 0.40 --out runs/mnist
+    aalu-sk demo                 # digits, five strategies, a few minutes
+    aalu-sk report runs/mnist    # re-render summary.md and the plots
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .datasets import load_dataset
+from .experiment import (STRATEGIES, ConfigMismatchError, ExperimentConfig,
+                         run_experiment)
+from .plotting import write_report
+
+__all__ = ["main", "build_parser", "DEMO_CONFIG"]
+
+#: The configuration of ``aalu-sk demo``: the embedded digits, five
+#: strategies, two seeds, 10% -> 40% of the 1347 training images.
+DEMO_CONFIG = ExperimentConfig(
+    dataset="digits", strategies=("aalu", "vaal", "coreset", "entropy",
+                                  "random"),
+    seeds=(0, 1), initial=0.10, step=0.05, final=0.40, model="small_cnn",
+    epochs=15, batch_size=32, selector_epochs=10, selector_batch_size=128,
+    vaal_channels=(32, 64), full_data=True)
+
+
+def _strategy_list(text):
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["all"]:
+        return tuple(STRATEGIES)
+    unknown = [n for n in names if n not in STRATEGIES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown strategies {unknown or text!r}; choose from "
+            f"{','.join(STRATEGIES)} (comma-separated) or 'all'")
+    return tuple(names)
+
+
+def _int_list(text):
+    try:
+        return tuple(int(c) for c in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers such as 32,64; got "
+            f"{text!r}") from None
+
+
+def _add_common(parser, default_out=None):
+    parser.add_argument("--out", required=default_out is None,
+                        default=default_out, metavar="DIR",
+                        help="output directory; re-running the same command "
+                             "resumes from its checkpoint"
+                             + (f" (default: {default_out})"
+                                if default_out else ""))
+    parser.add_argument("--device", default=None,
+                        help="auto, cpu, cuda or cuda:N (default: auto)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bars, cycle lines or tables")
+
+
+def _add_run_arguments(run):
+    d = ExperimentConfig()
+    run.add_argument("--dataset", default=d.dataset,
+                     help="digits, mnist5k, cifar10, cifar100, svhn or an "
+                          "image folder (default: %(default)s)")
+    run.add_argument("--strategies", type=_strategy_list,
+                     default=d.strategies, metavar="A,B,...",
+                     help=f"comma-separated, of {','.join(STRATEGIES)}; or "
+                          f"'all' (default: {','.join(d.strategies)})")
+    run.add_argument("--seeds", type=int, nargs="+", default=d.seeds,
+                     metavar="SEED", help="default: 0 1 2")
+    for name, help_ in (("initial", "first labeled fraction"),
+                        ("step", "fraction added per cycle"),
+                        ("final", "last labeled fraction")):
+        run.add_argument(f"--{name}", type=float, default=getattr(d, name),
+                         help=f"{help_} (default: %(default)s)")
+    run.add_argument("--model", choices=("resnet18", "small_cnn"),
+                     default=d.model, help="task model (default: %(default)s)")
+    run.add_argument("--epochs", type=int, default=d.epochs,
+                     help="task-model epochs per cycle (default: %(default)s)")
+    run.add_argument("--batch-size", type=int, default=d.batch_size,
+                     help="task-model batch size (default: %(default)s)")
+    run.add_argument("--lr", type=float, default=d.lr,
+                     help="task-model learning rate (default: %(default)s)")
+    run.add_argument("--augment", action="store_true",
+                     help="random horizontal flips for the task model")
+    run.add_argument("--selector-epochs", type=int, default=d.selector_epochs,
+                     help="AALU and VAAL training epochs (default: "
+                          "%(default)s)")
+    run.add_argument("--selector-batch-size", type=int,
+                     default=d.selector_batch_size,
+                     help="AALU and VAAL batch size (default: %(default)s)")
+    run.add_argument("--vaal-channels", type=_int_list,
+                     default=d.vaal_channels, metavar="C1,C2,...",
+                     help="VAAL encoder widths (default: "
+                          f"{','.join(map(str, d.vaal_channels))})")
+    run.add_argument("--data-dir", default=None,
+                     help="folder of the torchvision datasets")
+    run.add_argument("--download", action="store_true",
+                     help="let torchvision download a missing dataset")
+    run.add_argument("--full-data", action="store_true",
+                     help="also train on the whole training set once and "
+                          "draw it as a reference line")
+    _add_common(run)
+
+
+def build_parser():
+    """The ``argparse`` parser of ``aalu-sk`` with its three subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="aalu-sk",
+        description="Deep adversarial active learning with model uncertainty "
+                    "(AALU, Zhu & Wang, ICIP 2020) and its baselines.")
+    parser.add_argument("--version", action="version",
+                        version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True,
+                                     metavar="COMMAND")
+    run = commands.add_parser(
+        "run", help="run or resume an active-learning experiment",
+        description="Run the paper's protocol for each strategy and seed; "
+                    "writes results.csv, summary.md, learning_curves.png, "
+                    "query_time.png, config.json and checkpoint.json.")
+    _add_run_arguments(run)
+    run.set_defaults(func=_run)
+    demo = commands.add_parser(
+        "demo", help="a small comparison on the embedded digits data",
+        description="AALU, VAAL, core-set, entropy and random on the 8x8 "
+                    "digits (small CNN, 2 seeds, 10%% -> 40%% labeled); a "
+                    "few minutes on a laptop CPU.")
+    _add_common(demo, default_out="runs/demo")
+    demo.set_defaults(func=_demo)
+    report = commands.add_parser(
+        "report", help="re-render summary.md and plots of a results folder")
+    report.add_argument("dir", metavar="DIR", help="output folder of a run")
+    report.add_argument("--quiet", action="store_true",
+                        help="do not print the tables")
+    report.set_defaults(func=_report)
+    return parser
+
+
+def _execute(config, args):
+    try:
+        config.validate()
+        dataset = load_dataset(config.dataset, data_dir=config.data_dir,
+                               download=config.download)
+        config.label_schedule(len(dataset.y_train))
+    except (ValueError, FileNotFoundError, ImportError) as exc:
+        raise SystemExit(f"aalu-sk {args.command}: error: {exc}") from None
+    try:
+        run_experiment(config, args.out, progress=not args.quiet,
+                       dataset=dataset)
+    except ConfigMismatchError as exc:
+        raise SystemExit(f"aalu-sk {args.command}: error: {exc}") from None
+    _show(args.out, args.quiet)
+    return 0
+
+
+def _show(out, quiet, render=False):
+    paths = write_report(out) if render else {
+        key: Path(out) / name for key, name in (
+            ("summary", "summary.md"), ("learning_curves",
+                                        "learning_curves.png"),
+            ("query_time", "query_time.png"))}
+    if not quiet:
+        print(paths["summary"].read_text())
+        for key in ("summary", "learning_curves", "query_time"):
+            print(f"{key.replace('_', ' ')}: {paths[key]}")
+
+
+def _run(args):
+    config = ExperimentConfig(
+        dataset=args.dataset, strategies=args.strategies,
+        seeds=tuple(args.seeds), initial=args.initial, step=args.step,
+        final=args.final, model=args.model, epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, augment=args.augment,
+        selector_epochs=args.selector_epochs,
+        selector_batch_size=args.selector_batch_size,
+        vaal_channels=args.vaal_channels, device=args.device or "auto",
+        full_data=args.full_data, data_dir=args.data_dir,
+        download=args.download)
+    return _execute(config, args)
+
+
+def _demo(args):
+    config = ExperimentConfig.from_dict(
+        {**DEMO_CONFIG.to_dict(), "device": args.device or "auto"})
+    return _execute(config, args)
+
+
+def _report(args):
+    try:
+        _show(args.dir, args.quiet, render=True)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"aalu-sk report: error: {exc}") from None
+    return 0
+
+
+def main(argv=None):
+    """Entry point of ``aalu-sk``; ``argv`` defaults to ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success; errors exit through :class:`SystemExit` with a
+        message.
+    """
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,356 @@
+"""scikit-learn conventions: params, clone, pickle, RNG hygiene, determinism.
+
+Every constructor parameter of every public strategy has a test in
+``PARAM_TESTS``; ``test_every_parameter_has_a_test`` fails when one is added
+without a test (scikit-activeml's habit).
+"""
+
+import inspect
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.utils import estimator_checks
+
+import aalu_sk
+from aalu_sk import (AdversarialUncertaintySampler, CoreSetSampler,
+                     EntropySampler, ImageClassifier, RandomSampler,
+                     VAALSampler)
+
+STRATEGY_CLASSES = [getattr(aalu_sk, n) for n in aalu_sk.__all__
+                    if n.endswith("Sampler")]
+
+
+def tiny_features(seed=0):
+    rng = np.random.RandomState(seed)
+    f_l, f_u = rng.randn(40, 6), rng.randn(50, 6)
+    f_u[:5] += 4
+    p = rng.dirichlet(np.ones(3), 90)
+    return f_l, p[:40], rng.rand(40), f_u, p[40:]
+
+
+def aalu_scores(**params):
+    params = {"epochs": 3, "random_state": 0, **params}
+    sampler = AdversarialUncertaintySampler(**params)
+    return sampler, sampler.fit_scores(*tiny_features())
+
+
+def vaal_query(**params):
+    rng = np.random.RandomState(0)
+    X_l, X_u = rng.rand(20, 1, 8, 8), rng.rand(30, 1, 8, 8)
+    params = {"epochs": 1, "channels": (4, 8), "hidden_dim": 16,
+              "random_state": 0, **params}
+    sampler = VAALSampler(**params)
+    sampler.query(X_l, np.zeros(20, int), X_u, n_instances=3)
+    return sampler
+
+
+def changes(make, name, a, b):
+    """Scores differ when ``name`` goes from ``a`` to ``b``."""
+    return not np.allclose(make(**{name: a})[1], make(**{name: b})[1])
+
+
+# -- one test per parameter ------------------------------------------------
+def _aalu_latent_dim():
+    s, _ = aalu_scores(latent_dim=5)
+    assert s.vae_.encoder[-1].out_features == 10  # mu and logvar
+
+
+def _aalu_hidden_dim():
+    s, _ = aalu_scores(hidden_dim=17)
+    assert s.vae_.encoder[0].out_features == 17
+    assert s.assistant_.net[0].out_features == 17
+
+
+def _aalu_beta():
+    assert changes(aalu_scores, "beta", 0.0, 5.0)
+
+
+def _aalu_margin():
+    assert changes(aalu_scores, "margin", 0.0, 1.0)
+
+
+def _aalu_ranking_weight():
+    assert changes(aalu_scores, "ranking_weight", 0.0, 10.0)
+
+
+def _aalu_use_prediction():
+    with_p, _ = aalu_scores(use_prediction=True)
+    without, _ = aalu_scores(use_prediction=False)
+    assert with_p.assistant_.net[0].in_features == 32 + 3
+    assert without.assistant_.net[0].in_features == 32
+
+
+def _aalu_adversarial():
+    # Without the adversarial game beta has no effect; with it, it has.
+    s0 = aalu_scores(adversarial=False, beta=0.0)[1]
+    s1 = aalu_scores(adversarial=False, beta=5.0)[1]
+    np.testing.assert_allclose(s0, s1)
+    assert changes(aalu_scores, "adversarial", True, False)
+
+
+def _aalu_epochs():
+    assert len(aalu_scores(epochs=4)[0].history_) == 4
+
+
+def _aalu_lr():
+    assert changes(aalu_scores, "lr", 1e-4, 1e-2)
+    with pytest.raises(ValueError, match="lr"):
+        aalu_scores(lr=0)
+
+
+def _aalu_batch_size():
+    assert changes(aalu_scores, "batch_size", 8, 128)
+    with pytest.raises(ValueError, match="batch_size"):
+        aalu_scores(batch_size=0)
+
+
+def _device(make):
+    with pytest.raises(ValueError, match="device"):
+        make(device="tpu:7")
+
+
+def _verbose(make, capsys):
+    make(verbose=1)
+    assert "selector" in capsys.readouterr().err
+    make(verbose=0)
+    assert capsys.readouterr().err == ""
+
+
+def _aalu_random_state():
+    a, b = aalu_scores(random_state=1)[1], aalu_scores(random_state=1)[1]
+    np.testing.assert_array_equal(a, b)
+    assert changes(aalu_scores, "random_state", 1, 2)
+
+
+def _vaal_latent_dim():
+    assert vaal_query(latent_dim=3).vae_.fc_mu.out_features == 3
+
+
+def _vaal_channels():
+    vae = vaal_query(channels=(5, 7)).vae_
+    assert [m.out_channels for m in vae.encoder
+            if isinstance(m, torch.nn.Conv2d)] == [5]  # 8x8 needs 1 halving
+    with pytest.raises(ValueError, match="channels"):
+        vaal_query(channels=())
+
+
+def _vaal_hidden_dim():
+    assert vaal_query(hidden_dim=9).discriminator_.net[0].out_features == 9
+
+
+def _vaal_scores(**params):
+    return None, vaal_query(**params).scores_
+
+
+def _vaal_adversary_weight():
+    assert changes(_vaal_scores, "adversary_weight", 0.0, 10.0)
+
+
+def _vaal_vae_steps():
+    assert changes(_vaal_scores, "vae_steps", 1, 3)
+
+
+def _vaal_epochs():
+    assert len(vaal_query(epochs=2).history_) == 2
+
+
+def _vaal_lr():
+    assert changes(_vaal_scores, "lr", 1e-4, 1e-2)
+
+
+def _vaal_batch_size():
+    assert changes(_vaal_scores, "batch_size", 4, 64)
+
+
+def _vaal_random_state():
+    np.testing.assert_array_equal(_vaal_scores(random_state=3)[1],
+                                  _vaal_scores(random_state=3)[1])
+    assert changes(_vaal_scores, "random_state", 3, 4)
+
+
+def _coreset_query(**params):
+    f_l, _, _, f_u, _ = tiny_features()
+    from sklearn.neighbors import KNeighborsClassifier
+
+    clf = KNeighborsClassifier(1).fit(f_l, np.arange(40) % 2)
+    s = CoreSetSampler(**{"random_state": 0, **params})
+    return s, s.query(f_l, np.arange(40) % 2, f_u, clf, 10)
+
+
+def _coreset_batch_size():
+    np.testing.assert_array_equal(_coreset_query(batch_size=3)[1],
+                                  _coreset_query(batch_size=4096)[1])
+
+
+def _random_state_of(cls):
+    def test():
+        pool = np.random.RandomState(0).rand(50, 2)
+        from sklearn.linear_model import LogisticRegression
+
+        clf = LogisticRegression().fit(pool, np.arange(50) % 2)
+        pool_tied = np.zeros((50, 2))  # all scores tie: the seed decides
+        a = cls(random_state=1).query(pool, np.arange(50) % 2, pool_tied,
+                                      clf, 5)
+        b = cls(random_state=1).query(pool, np.arange(50) % 2, pool_tied,
+                                      clf, 5)
+        c = cls(random_state=2).query(pool, np.arange(50) % 2, pool_tied,
+                                      clf, 5)
+        assert a.tolist() == b.tolist() != c.tolist()
+    return test
+
+
+PARAM_TESTS = {
+    (AdversarialUncertaintySampler, "latent_dim"): _aalu_latent_dim,
+    (AdversarialUncertaintySampler, "hidden_dim"): _aalu_hidden_dim,
+    (AdversarialUncertaintySampler, "beta"): _aalu_beta,
+    (AdversarialUncertaintySampler, "margin"): _aalu_margin,
+    (AdversarialUncertaintySampler, "ranking_weight"): _aalu_ranking_weight,
+    (AdversarialUncertaintySampler, "use_prediction"): _aalu_use_prediction,
+    (AdversarialUncertaintySampler, "adversarial"): _aalu_adversarial,
+    (AdversarialUncertaintySampler, "epochs"): _aalu_epochs,
+    (AdversarialUncertaintySampler, "lr"): _aalu_lr,
+    (AdversarialUncertaintySampler, "batch_size"): _aalu_batch_size,
+    (AdversarialUncertaintySampler, "device"):
+        lambda: _device(lambda **k: aalu_scores(**k)),
+    (AdversarialUncertaintySampler, "random_state"): _aalu_random_state,
+    (AdversarialUncertaintySampler, "verbose"):
+        lambda capsys: _verbose(lambda **k: aalu_scores(**k), capsys),
+    (VAALSampler, "latent_dim"): _vaal_latent_dim,
+    (VAALSampler, "channels"): _vaal_channels,
+    (VAALSampler, "hidden_dim"): _vaal_hidden_dim,
+    (VAALSampler, "adversary_weight"): _vaal_adversary_weight,
+    (VAALSampler, "vae_steps"): _vaal_vae_steps,
+    (VAALSampler, "epochs"): _vaal_epochs,
+    (VAALSampler, "lr"): _vaal_lr,
+    (VAALSampler, "batch_size"): _vaal_batch_size,
+    (VAALSampler, "device"): lambda: _device(vaal_query),
+    (VAALSampler, "random_state"): _vaal_random_state,
+    (VAALSampler, "verbose"): lambda capsys: _verbose(vaal_query, capsys),
+    (CoreSetSampler, "batch_size"): _coreset_batch_size,
+    (CoreSetSampler, "device"): lambda: _device(_coreset_query),
+    (CoreSetSampler, "random_state"): _random_state_of(CoreSetSampler),
+    (RandomSampler, "random_state"): _random_state_of(RandomSampler),
+    (EntropySampler, "random_state"): _random_state_of(EntropySampler),
+}
+
+
+@pytest.mark.parametrize("key", list(PARAM_TESTS),
+                         ids=[f"{c.__name__}-{p}" for c, p in PARAM_TESTS])
+def test_parameter(key, capsys):
+    func = PARAM_TESTS[key]
+    if "capsys" in inspect.signature(func).parameters:
+        func(capsys)
+    else:
+        func()
+
+
+def test_every_parameter_has_a_test():
+    missing = [(cls.__name__, name) for cls in STRATEGY_CLASSES
+               for name in inspect.signature(cls).parameters
+               if (cls, name) not in PARAM_TESTS]
+    assert not missing, f"parameters without a test: {missing}"
+
+
+# -- estimator conventions -----------------------------------------------------
+@pytest.mark.parametrize("cls", STRATEGY_CLASSES)
+def test_init_stores_params_and_clone_round_trips(cls):
+    params = {name: p.default for name, p in
+              inspect.signature(cls).parameters.items()}
+    est = cls()
+    assert est.get_params() == params
+    if "random_state" in params:
+        est.set_params(random_state=7)
+        assert clone(est).get_params()["random_state"] == 7
+    cloned = clone(est)
+    assert cloned.get_params() == est.get_params() and cloned is not est
+
+
+@pytest.mark.parametrize("cls", STRATEGY_CLASSES)
+def test_sklearn_default_constructible_and_repr(cls):
+    estimator_checks.check_parameters_default_constructible(cls.__name__,
+                                                            cls())
+    estimator_checks.check_no_attributes_set_in_init(cls.__name__, cls())
+    assert cls.__name__ in repr(cls())
+
+
+def test_queried_sampler_pickles_and_scores_survive(split, fitted_net):
+    X_l, y_l, X_u = split[:3]
+    s = AdversarialUncertaintySampler(epochs=1, random_state=0)
+    s.query(X_l, y_l, X_u, fitted_net, 3)
+    s2 = pickle.loads(pickle.dumps(s))
+    np.testing.assert_array_equal(s2.scores_, s.scores_)
+    f = torch.randn(2, s.vae_.encoder[0].in_features)
+    assert torch.equal(s2.vae_.eval().encode(f)[0], s.vae_.eval().encode(f)[0])
+    assert "scores_" not in clone(s).__dict__
+
+
+def test_fitted_classifier_pickles_and_clone_is_unfitted(split, fitted_net):
+    X = split[2][:20]
+    again = pickle.loads(pickle.dumps(fitted_net))
+    np.testing.assert_allclose(again.predict_proba(X),
+                               fitted_net.predict_proba(X))
+    fresh = clone(fitted_net)
+    assert not hasattr(fresh, "module_") and fresh.num_classes == 10
+
+
+@pytest.mark.parametrize("cls", STRATEGY_CLASSES)
+def test_query_leaves_global_rngs_alone(cls, split, fitted_net):
+    X_l, y_l, X_u = split[:3]
+    extra = {"epochs": 1} if cls in (AdversarialUncertaintySampler,
+                                     VAALSampler) else {}
+    if cls is VAALSampler:
+        extra["channels"] = (4, 8)
+    np_state, torch_state = np.random.get_state(), torch.get_rng_state()
+    cls(random_state=0, **extra).query(X_l, y_l, X_u, fitted_net, 4)
+    assert np.array_equal(np_state[1], np.random.get_state()[1])
+    assert torch.equal(torch_state, torch.get_rng_state())
+
+
+SCRIPT = """
+import numpy as np, torch
+torch.manual_seed({torch_seed}); np.random.seed({torch_seed})
+from aalu_sk import AdversarialUncertaintySampler
+rng = np.random.RandomState(0)
+f_l, f_u = rng.randn(60, 6), rng.randn(80, 6)
+p = rng.dirichlet(np.ones(3), 140)
+s = AdversarialUncertaintySampler(epochs=3, random_state=11)
+scores = s.fit_scores(f_l, p[:60], rng.rand(60), f_u, p[60:])
+print(np.argsort(-scores)[:10].tolist(), float(scores.sum()))
+"""
+
+
+def test_same_random_state_same_query_across_processes():
+    outs = [subprocess.run([sys.executable, "-c",
+                            SCRIPT.format(torch_seed=seed)],
+                           capture_output=True, text=True, check=True).stdout
+            for seed in (1, 2)]
+    assert outs[0] == outs[1] and outs[0].startswith("[")
+
+
+APPLICABLE_CHECKS = [
+    "check_estimator_cloneable", "check_estimator_repr",
+    "check_estimators_unfitted", "check_do_not_raise_errors_in_init_or_set_params",
+    "check_mixin_order", "check_parameters_default_constructible",
+    "check_get_params_invariance", "check_fit1d",
+    "check_transformers_unfitted", "check_supervised_y_no_nan",
+    "check_valid_tag_types", "check_estimator_tags_renamed",
+]
+
+
+@pytest.mark.parametrize("check", APPLICABLE_CHECKS)
+def test_image_classifier_sklearn_checks(check):
+    """The scikit-learn checks that apply to an image classifier.
+
+    The others feed 2-d tabular arrays (n_samples, n_features), which an
+    image model refuses by design with a message naming the layouts it
+    takes; ``check_no_attributes_set_in_init`` and ``check_set_params``
+    fail on skorch's own ``NeuralNet`` (it keeps bookkeeping attributes and
+    rejects non-numeric values for numeric parameters).
+    """
+    getattr(estimator_checks, check)(
+        "ImageClassifier", ImageClassifier("small_cnn", max_epochs=1))
