@@ -114,7 +114,8 @@ class BaseQueryStrategy(BaseEstimator):
             raise ValueError(
                 f"X_pool samples have shape {X_pool.shape[1:]} but X_labeled "
                 f"samples have shape {X_labeled.shape[1:]}; they must match.")
-        y_labeled = check_labels(y_labeled, X_labeled.shape[0], "y_labeled")
+        y_labeled = check_labels(y_labeled, X_labeled.shape[0], "y_labeled",
+                                 integer=False)
         if self.needs_estimator and estimator is None:
             raise ValueError(
                 f"{type(self).__name__} reads the task model: pass the "

@@ -150,8 +150,8 @@ def to_tensor(X, device="cpu"):
     return t.contiguous()
 
 
-def check_labels(y, n_samples, name="y", n_classes=None):
-    """Validate class labels: integers 0..K-1, one per sample.
+def check_labels(y, n_samples, name="y", n_classes=None, integer=True):
+    """Validate class labels, one per sample.
 
     Parameters
     ----------
@@ -161,10 +161,15 @@ def check_labels(y, n_samples, name="y", n_classes=None):
     name : str, default="y"
     n_classes : int or None, default=None
         If given, labels must be below it.
+    integer : bool, default=True
+        Require integer labels ``0..K-1`` (what :class:`ImageClassifier`
+        trains on). With False any 1-d labels pass (a scikit-learn
+        classifier maps them through its ``classes_``).
 
     Returns
     -------
-    y : ndarray of shape (n_samples,), dtype int64
+    y : ndarray of shape (n_samples,)
+        int64 when ``integer``.
     """
     y = _as_array(y, name)
     if y.ndim == 2 and y.shape[1] == 1:
@@ -174,6 +179,8 @@ def check_labels(y, n_samples, name="y", n_classes=None):
     if y.shape[0] != n_samples:
         raise ValueError(
             f"{name} has {y.shape[0]} labels for {n_samples} samples.")
+    if not integer:
+        return y
     if y.dtype.kind == "f" and y.size and np.all(np.isfinite(y)) \
             and np.all(y == np.round(y)):
         y = y.astype(np.int64)
