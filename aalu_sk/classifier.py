@@ -277,22 +277,27 @@ class ImageClassifier(NeuralNetClassifier):
         captured = []
         hook = self._feature_module().register_forward_pre_hook(
             lambda module, args: captured.append(args[0]))
-        feats, probas, losses = [], [], []
+        n = X.shape[0]
+        features = proba = None
+        loss = None if y is None else np.empty(n, np.float32)
         self.module_.eval()
         try:
             with torch.no_grad():
-                for start in range(0, X.shape[0], self.batch_size):
-                    xb = to_tensor(X[start:start + self.batch_size], self.device)
-                    logits = self.module_(xb)
-                    feats.append(captured.pop().flatten(1).float().cpu())
-                    probas.append(F.softmax(logits.float(), dim=1).cpu())
+                for start in range(0, n, self.batch_size):
+                    stop = min(start + self.batch_size, n)
+                    logits = self.module_(to_tensor(X[start:stop],
+                                                    self.device)).float()
+                    feats = captured.pop().flatten(1).float()
+                    if features is None:  # sizes are known after one batch
+                        features = np.empty((n, feats.shape[1]), np.float32)
+                        proba = np.empty((n, logits.shape[1]), np.float32)
+                    features[start:stop] = feats.cpu().numpy()
+                    proba[start:stop] = F.softmax(logits, dim=1).cpu().numpy()
                     if y is not None:
-                        yb = torch.as_tensor(y[start:start + self.batch_size],
+                        yb = torch.as_tensor(y[start:stop],
                                              device=logits.device)
-                        losses.append(F.cross_entropy(
-                            logits.float(), yb, reduction="none").cpu())
+                        loss[start:stop] = F.cross_entropy(
+                            logits, yb, reduction="none").cpu().numpy()
         finally:
             hook.remove()
-        features, proba = torch.cat(feats).numpy(), torch.cat(probas).numpy()
-        loss = None if y is None else torch.cat(losses).numpy()
         return TaskOutputs(features, proba, loss)

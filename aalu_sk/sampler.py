@@ -249,11 +249,12 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         seed = seed_from(rng)
         start = time.perf_counter()
         with seeded(seed, device):
-            f_l, f_u = self._standardize(t["features_labeled"],
-                                         t["features_pool"])
-            vae, assistant, history = self._train(f_l, f_u, t, device)
+            f_l, f_u = t["features_labeled"], t["features_pool"]
+            scale = self._feature_scale(f_l, f_u)
+            vae, assistant, history = self._train(f_l, f_u, scale, t, device)
             fit_time = time.perf_counter() - start
-            scores = self._score(vae, assistant, f_u, t.get("proba_pool"))
+            scores = self._score(vae, assistant, f_u, scale,
+                                 t.get("proba_pool"))
         # Kept on the CPU: they are for inspection, and a sampler pickled on
         # a GPU machine then loads anywhere.
         self.vae_, self.assistant_ = vae.cpu(), assistant.cpu()
@@ -264,16 +265,31 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
 
     # -- internals ------------------------------------------------------------
     @staticmethod
-    def _standardize(f_l, f_u):
-        both = torch.cat([f_l, f_u])
-        mean, std = both.mean(0), both.std(0)
+    def _feature_scale(f_l, f_u, chunk=65536):
+        """Per-feature mean and std over both pools, computed in chunks.
+
+        Batches are standardised on the fly, so no standardised copy of the
+        (possibly huge) feature matrix is ever made.
+        """
+        total = torch.zeros(f_l.shape[1], dtype=torch.float64,
+                            device=f_l.device)
+        squares = torch.zeros_like(total)
+        for f in (f_l, f_u):
+            for s in range(0, f.shape[0], chunk):
+                block = f[s:s + chunk].double()
+                total += block.sum(0)
+                squares += block.pow(2).sum(0)
+        n = f_l.shape[0] + f_u.shape[0]
+        mean = total / n
+        var = (squares - n * mean.pow(2)).clamp(min=0) / max(n - 1, 1)
+        std = var.sqrt()
         std = torch.where(std > 1e-6, std, torch.ones_like(std))
-        return (f_l - mean) / std, (f_u - mean) / std
+        return mean.float(), std.float()
 
     def _assistant_input(self, z, proba):
         return torch.cat([z, proba], dim=1) if self.use_prediction else z
 
-    def _train(self, f_l, f_u, t, device):
+    def _train(self, f_l, f_u, scale, t, device):
         n_l, n_u, dim = f_l.shape[0], f_u.shape[0], f_l.shape[1]
         n_classes = t["proba_pool"].shape[1] if self.use_prediction else 0
         vae = FeatureVAE(dim, self.latent_dim, self.hidden_dim).to(device)
@@ -296,7 +312,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
             for il, iu in zip(idx_l, idx_u):
                 # Both pools go through the VAE in one batch: rows [:b_l]
                 # are labeled, rows [b_l:] unlabeled.
-                f = torch.cat([f_l[il], f_u[iu]])
+                f = (torch.cat([f_l[il], f_u[iu]]) - scale[0]) / scale[1]
                 p = torch.cat([p_l[il], p_u[iu]]) if self.use_prediction \
                     else None
                 # VAE step (Eq. 6): L_rep + beta * L_adv_vae.
@@ -333,13 +349,14 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
             history.append({"vae_loss": means[0], "assistant_loss": means[1]})
         return vae, assistant, history
 
-    def _score(self, vae, assistant, f_u, p_u, batch_size=65536):
+    def _score(self, vae, assistant, f_u, scale, p_u, batch_size=65536):
         vae.eval()
         assistant.eval()
         scores = []
         with torch.no_grad():
             for s in range(0, f_u.shape[0], batch_size):
-                mu = vae.encode(f_u[s:s + batch_size])[0]
+                f = (f_u[s:s + batch_size] - scale[0]) / scale[1]
+                mu = vae.encode(f)[0]
                 p = p_u[s:s + batch_size] if self.use_prediction else None
                 scores.append(torch.sigmoid(
                     assistant(self._assistant_input(mu, p))).cpu())

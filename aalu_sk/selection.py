@@ -120,6 +120,10 @@ def k_center_greedy(pool_features, labeled_features, n, random_state=None,
         i = int(ties[rng.randint(ties.shape[0])]) if ties.shape[0] > 1 \
             else int(ties[0])
         picked.append(i)
-        dist = torch.minimum(dist, (pool - pool[i]).pow(2).sum(dim=1))
+        center = pool[i]
+        for start in range(0, pool.shape[0], batch_size):
+            block = dist[start:start + batch_size]  # a view: updated in place
+            torch.minimum(block, (pool[start:start + batch_size] - center)
+                          .pow(2).sum(dim=1), out=block)
         dist[i] = -1.0  # never pick the same sample twice
     return np.asarray(picked, dtype=np.int64), initial.cpu().numpy()
