@@ -265,7 +265,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
 
     # -- internals ------------------------------------------------------------
     @staticmethod
-    def _feature_scale(f_l, f_u, chunk=65536):
+    def _feature_scale(f_l, f_u, chunk=8192):
         """Per-feature mean and std over both pools, computed in chunks.
 
         Batches are standardised on the fly, so no standardised copy of the
@@ -349,7 +349,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
             history.append({"vae_loss": means[0], "assistant_loss": means[1]})
         return vae, assistant, history
 
-    def _score(self, vae, assistant, f_u, scale, p_u, batch_size=65536):
+    def _score(self, vae, assistant, f_u, scale, p_u, batch_size=4096):
         vae.eval()
         assistant.eval()
         scores = []

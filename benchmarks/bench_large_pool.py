@@ -75,7 +75,7 @@ def child(args):
             epochs=args.epochs, batch_size=512, random_state=0),
         "vaal": lambda: VAALSampler(epochs=args.epochs, batch_size=512,
                                     channels=(32, 64), random_state=0),
-        "coreset": lambda: CoreSetSampler(batch_size=65536, random_state=0),
+        "coreset": lambda: CoreSetSampler(random_state=0),
         "entropy": lambda: EntropySampler(random_state=0),
         "random": lambda: RandomSampler(random_state=0),
     }
