@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo docs bench clean
+.PHONY: install test demo docs docs-check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,16 @@ demo: $(STAMP)
 docs: $(STAMP)
 	$(MAKE) -C docs html SPHINXBUILD=$(abspath $(BIN))/sphinx-build
 
+# Opens the built site in headless Chromium (installed from Debian's
+# packages when missing): broken links, missing images, screenshots.
+docs-check: docs
+	bash docs/install_chromium.sh
+	$(BIN)/python docs/check_site.py
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_query_speed.py
 	$(BIN)/python benchmarks/bench_label_efficiency.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info docs/_build docs/auto_examples
+	rm -rf $(VENV) build *.egg-info docs/_build docs/auto_examples \
+		docs/gen_modules docs/sg_execution_times.rst

@@ -36,7 +36,7 @@ setup(
     extras_require={
         "test": ["pytest>=7", "pandas>=1.5"],
         "docs": ["sphinx>=7", "sphinx-gallery>=0.15", "numpydoc>=1.6",
-                 "pydata-sphinx-theme>=0.15"],
+                 "pydata-sphinx-theme>=0.15", "sphinx-mathjax-offline>=0.0.2"],
         "bench": ["mlxtend>=0.22", "pandas>=1.5"],
     },
     entry_points={"console_scripts": ["aalu-sk=aalu_sk.cli:main"]},

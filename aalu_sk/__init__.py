@@ -4,7 +4,7 @@ A scikit-learn/skorch/modAL toolkit implementing AALU (Zhu & Wang, ICIP 2020)
 and the baselines it is compared with.
 """
 
-from .classifier import ImageClassifier
+from .classifier import ImageClassifier, TaskOutputs
 from .sampler import AdversarialUncertaintySampler
 from .strategies import CoreSetSampler, EntropySampler, RandomSampler
 from .vaal import VAALSampler
@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ImageClassifier",
+    "TaskOutputs",
     "AdversarialUncertaintySampler",
     "RandomSampler",
     "EntropySampler",

@@ -35,7 +35,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     ===========================  ======================================
     Eq. 1  ``L_rep`` (VAE)       ``latent_dim``, ``hidden_dim``
     Eq. 5  VAE adversarial loss  ``adversarial`` (on/off), ``beta``
-    Eq. 7  assistant adversarial ``adversarial`` (on/off)
+    Eq. 7  A's adversarial loss  ``adversarial`` (on/off)
     Eq. 8  loss ranking          ``ranking_weight`` (lambda), ``margin``
     Eq. 9  ``L_A``               ``ranking_weight``
     input ``m = [z, p]``         ``use_prediction``
