@@ -31,7 +31,7 @@ from aalu_docs import generate_all  # noqa: E402
 # -- project ---------------------------------------------------------------------
 project = "aalu_sk"
 author = "the aalu_sk developers"
-copyright = "2025, the aalu_sk developers"
+copyright = "2026, the aalu_sk developers"
 release = aalu_sk.__version__
 version = ".".join(release.split(".")[:2])
 
