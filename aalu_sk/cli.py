@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import __version__
 from .datasets import load_dataset
+from .modules import TASK_MODULES
 from .experiment import (STRATEGIES, ConfigMismatchError, ExperimentConfig,
                          run_experiment)
 from .plotting import write_report
@@ -82,7 +83,7 @@ def _add_run_arguments(run):
                         ("final", "last labeled fraction")):
         run.add_argument(f"--{name}", type=float, default=getattr(d, name),
                          help=f"{help_} (default: %(default)s)")
-    run.add_argument("--model", choices=("resnet18", "small_cnn"),
+    run.add_argument("--model", choices=sorted(TASK_MODULES),
                      default=d.model, help="task model (default: %(default)s)")
     run.add_argument("--epochs", type=int, default=d.epochs,
                      help="task-model epochs per cycle (default: %(default)s)")

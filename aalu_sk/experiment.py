@@ -22,7 +22,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -57,7 +56,7 @@ _PURPOSES = {"initial": 0, "model": 1, "query": 2, "full": 3}
 _NOT_IDENTITY = ("full_data", "data_dir", "download")
 
 
-# -- strategy registry ---------------------------------------------------------
+# -- strategy registry --------------------------------------------------------
 def _aalu(**flags):
     def factory(random_state, selector_epochs, device, selector_batch_size=128,
                 verbose=0, **_):
@@ -74,9 +73,10 @@ def _vaal(random_state, selector_epochs, device, selector_batch_size=128,
                        random_state=random_state, verbose=verbose)
 
 
-#: name -> factory(random_state, selector_epochs, device, **options); options
-#: are ``selector_batch_size``, ``vaal_channels`` and ``verbose``. Add an
-#: entry to make a strategy of your own selectable by name.
+#: Strategies by name: ``name -> factory(random_state, selector_epochs,
+#: device, **options)`` returning a query strategy; the options are
+#: ``selector_batch_size``, ``vaal_channels`` and ``verbose``. Add an entry
+#: to make a strategy of your own selectable by name.
 STRATEGIES = {
     "aalu": _aalu(),
     "advvae": _aalu(adversarial=True, use_prediction=False,
@@ -226,6 +226,15 @@ class ExperimentConfig:
     def label_schedule(self, n_train):
         """Labeled-set sizes and nominal fractions of each cycle.
 
+        Each cycle queries ``step * n_train`` samples, rounded so that the
+        sizes match the nominal fractions (e.g. 67 or 68 of 1347 for 5%);
+        the last query is capped to reach ``final``.
+
+        Parameters
+        ----------
+        n_train : int
+            Size of the training set.
+
         Returns
         -------
         sizes : list of int
@@ -337,7 +346,7 @@ class _EpochBar(Callback):
         self.bar_.close()
 
 
-# -- checkpoint ------------------------------------------------------------------
+# -- checkpoint ---------------------------------------------------------------
 def _identity(config):
     identity = {k: v for k, v in config.to_dict().items()
                 if k not in _NOT_IDENTITY}
@@ -346,6 +355,7 @@ def _identity(config):
 
 
 def _open_checkpoint(out, config, dataset, sizes, fractions):
+    from . import __version__  # informative only; lazy: no import cycle
     path = out / CHECKPOINT
     fingerprint = dataset_fingerprint(dataset)
     identity = _identity(config)
@@ -354,7 +364,8 @@ def _open_checkpoint(out, config, dataset, sizes, fractions):
             raise ConfigMismatchError(
                 f"{out} holds a results.csv but no {CHECKPOINT}; refusing to "
                 f"overwrite it. Choose another output directory.")
-        state = {"format": _FORMAT, "config": identity,
+        state = {"format": _FORMAT, "aalu_sk_version": __version__,
+                 "config": identity,
                  "dataset": {"name": dataset.name, "fingerprint": fingerprint,
                              "n_train": len(dataset.y_train),
                              "n_test": len(dataset.y_test)},
@@ -413,7 +424,7 @@ def _save(out, state, config):
     atomic_write(out / "results.csv", buffer.getvalue())
 
 
-# -- the loop --------------------------------------------------------------------
+# -- the loop -----------------------------------------------------------------
 def _task_model(config, dataset, progress):
     callbacks = [("progress", _EpochBar())] if progress else None
     return ImageClassifier(config.model, num_classes=dataset.n_classes,

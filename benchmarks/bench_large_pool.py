@@ -56,14 +56,12 @@ def rss_mb():
 
 
 def child(args):
-    import torch
 
     from aalu_sk import (AdversarialUncertaintySampler, CoreSetSampler,
                          EntropySampler, ImageClassifier, RandomSampler,
                          VAALSampler)
     from sklearn.datasets import load_digits
 
-    torch.set_num_threads(os.cpu_count() or 1)
     digits = load_digits()
     X_l = (digits.images[:500] * 16).clip(0, 255).astype(np.uint8)
     y_l = digits.target[:500]

@@ -76,22 +76,6 @@ numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
 
 
-# Temporary repairs of docstrings that break the -W build, applied only while
-# the broken text is still in the source (each entry is a no-op once the
-# docstring is fixed, and should then be deleted). The proper fix belongs in
-# the module itself.
-_DOCSTRING_REPAIRS = {
-    # A bare ``**options`` opens strong emphasis that never closes.
-    "aalu_sk.experiment.STRATEGIES": [("device, **options)",
-                                       "device, \\*\\*options)")],
-}
-
-
-def _repair_docstring(app, what, name, obj, options, lines):
-    for old, new in _DOCSTRING_REPAIRS.get(name, ()):
-        lines[:] = [line.replace(old, new) for line in lines]
-
-
 def _skip_member(app, what, name, obj, skip, options):
     """Leave scikit-learn's metadata-routing plumbing out of class pages."""
     if name == "get_metadata_routing" or re.fullmatch(r"set_\w+_request", name):
@@ -174,6 +158,5 @@ html_copy_source = True
 
 
 def setup(app):
-    app.connect("autodoc-process-docstring", _repair_docstring)
     app.connect("autodoc-process-docstring", _describe_data)
     app.connect("autodoc-skip-member", _skip_member)
