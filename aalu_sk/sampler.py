@@ -14,9 +14,23 @@ from .losses import (assistant_adversarial_loss, ranking_loss,
                      representation_loss, vae_adversarial_loss)
 from .modules import Assistant, FeatureVAE
 from .selection import top_k
-from .validation import check_samples
+from .validation import (check_nonnegative_numbers, check_positive_ints,
+                         check_samples)
 
-__all__ = ["AdversarialUncertaintySampler"]
+__all__ = ["AdversarialUncertaintySampler", "ABLATIONS"]
+
+#: The ablations of the paper's Table 1 as constructor parameters of
+#: :class:`AdversarialUncertaintySampler` (AALU itself is the defaults).
+ABLATIONS = {
+    "advVAE": dict(adversarial=True, use_prediction=False, ranking_weight=0.0),
+    "advVAE+Prediction": dict(adversarial=True, use_prediction=True,
+                              ranking_weight=0.0),
+    "lossLearn": dict(adversarial=False, use_prediction=False,
+                      ranking_weight=10.0),
+    "advVAE+lossLearn": dict(adversarial=True, use_prediction=False,
+                             ranking_weight=10.0),
+    "AALU": dict(adversarial=True, use_prediction=True, ranking_weight=10.0),
+}
 
 
 class AdversarialUncertaintySampler(BaseQueryStrategy):
@@ -157,19 +171,10 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         self.verbose = verbose
 
     def _check_params(self):
-        for name in ("latent_dim", "hidden_dim", "epochs", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(
-                    value, (int, np.integer)) or value < 1:
-                raise ValueError(
-                    f"{name} must be a positive integer; got {value!r}.")
-        for name in ("beta", "margin", "ranking_weight", "lr"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(
-                    value, (int, float, np.number)) or not np.isfinite(value) \
-                    or value < 0:
-                raise ValueError(
-                    f"{name} must be a finite number >= 0; got {value!r}.")
+        check_positive_ints(self, ("latent_dim", "hidden_dim", "epochs",
+                                   "batch_size"))
+        check_nonnegative_numbers(self, ("beta", "margin", "ranking_weight",
+                                         "lr"))
         if self.lr == 0:
             raise ValueError("lr must be > 0; got 0.")
         if not self.adversarial and self.ranking_weight == 0:

@@ -9,6 +9,7 @@ from ._runtime import resolve_device
 from .base import BaseQueryStrategy
 from .features import task_outputs
 from .selection import entropy, k_center_greedy, top_k
+from .validation import check_positive_ints
 
 __all__ = ["RandomSampler", "EntropySampler", "CoreSetSampler"]
 
@@ -130,6 +131,7 @@ class CoreSetSampler(BaseQueryStrategy):
 
     def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
                 rng):
+        check_positive_ints(self, ("batch_size",))
         device = resolve_device(self.device)
         pool = torch.as_tensor(task_outputs(estimator, X_pool).features,
                                device=device)

@@ -1,5 +1,6 @@
 """VAALSampler: variational adversarial active learning (Sinha et al., 2019)."""
 
+import numbers
 import time
 
 import numpy as np
@@ -12,7 +13,8 @@ from .base import BaseQueryStrategy
 from .losses import discriminator_loss, representation_loss
 from .modules import Assistant, ConvVAE
 from .selection import top_k
-from .validation import check_images, image_shape, to_tensor
+from .validation import (check_images, check_nonnegative_numbers,
+                         check_positive_ints, image_shape, to_tensor)
 
 __all__ = ["VAALSampler"]
 
@@ -96,24 +98,16 @@ class VAALSampler(BaseQueryStrategy):
         self.verbose = verbose
 
     def _check_params(self):
-        for name in ("latent_dim", "hidden_dim", "vae_steps", "epochs",
-                     "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(
-                    value, (int, np.integer)) or value < 1:
-                raise ValueError(
-                    f"{name} must be a positive integer; got {value!r}.")
+        check_positive_ints(self, ("latent_dim", "hidden_dim", "vae_steps",
+                                   "epochs", "batch_size"))
         if not isinstance(self.channels, (tuple, list)) or not self.channels \
-                or any(not isinstance(c, (int, np.integer)) or c < 1
+                or any(not isinstance(c, numbers.Integral) or c < 1
                        for c in self.channels):
             raise ValueError(f"channels must be a non-empty tuple of positive "
                              f"integers; got {self.channels!r}.")
-        for name in ("adversary_weight", "lr"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float, np.number)) or \
-                    not np.isfinite(value) or value < 0:
-                raise ValueError(
-                    f"{name} must be a finite number >= 0; got {value!r}.")
+        check_nonnegative_numbers(self, ("adversary_weight", "lr"))
+        if self.lr == 0:
+            raise ValueError("lr must be > 0; got 0.")
         return resolve_device(self.device)
 
     def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,

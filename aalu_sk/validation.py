@@ -23,7 +23,8 @@ import numbers
 import numpy as np
 import torch
 
-__all__ = ["check_samples", "check_images", "image_shape", "to_tensor", "check_labels",
+__all__ = ["check_samples", "check_images", "check_positive_ints",
+           "check_nonnegative_numbers", "image_shape", "to_tensor", "check_labels",
            "check_n_instances"]
 
 
@@ -213,3 +214,23 @@ def check_n_instances(n_instances, n_pool):
             f"n_instances={n_instances} is larger than the pool, which holds "
             f"{n_pool} samples.")
     return int(n_instances)
+
+
+def check_positive_ints(estimator, names):
+    """Raise ValueError unless each named parameter is an integer >= 1."""
+    for name in names:
+        value = getattr(estimator, name)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(
+                value, numbers.Integral) or value < 1:
+            raise ValueError(
+                f"{name} must be a positive integer; got {value!r}.")
+
+
+def check_nonnegative_numbers(estimator, names):
+    """Raise ValueError unless each named parameter is a finite number >= 0."""
+    for name in names:
+        value = getattr(estimator, name)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(
+                value, numbers.Real) or not np.isfinite(value) or value < 0:
+            raise ValueError(
+                f"{name} must be a finite number >= 0; got {value!r}.")

@@ -48,6 +48,24 @@ def test_far_unlabeled_cluster_dominates_the_query(variant):
     assert scores[:n_far].mean() > scores[n_far:].mean() + 0.2
 
 
+def test_ablation_presets_are_the_papers_table():
+    """Table 1: advVAE (A sees z), + Prediction (A sees [z, p]), lossLearn
+    (Eq. 8 only), advVAE + lossLearn (no p), AALU (everything)."""
+    from aalu_sk.sampler import ABLATIONS
+
+    table = {name: (kw["adversarial"], kw["use_prediction"],
+                    kw["ranking_weight"] > 0) for name, kw in ABLATIONS.items()}
+    assert table == {
+        "advVAE": (True, False, False),
+        "advVAE+Prediction": (True, True, False),
+        "lossLearn": (False, False, True),
+        "advVAE+lossLearn": (True, False, True),
+        "AALU": (True, True, True),
+    }
+    defaults = AdversarialUncertaintySampler().get_params()
+    assert all(defaults[k] == v for k, v in ABLATIONS["AALU"].items())
+
+
 def test_ranking_alone_scores_higher_loss_higher():
     """lossLearn: trained on Eq. 8 only, A orders samples by task loss."""
     rng = np.random.RandomState(0)
