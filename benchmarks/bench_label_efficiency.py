@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from _provenance import provenance
 from aalu_sk.datasets import ImageDataset, load_dataset
 from aalu_sk.experiment import STRATEGIES, ExperimentConfig, run_experiment
 from aalu_sk.plotting import aggregate, load_results
@@ -102,7 +103,7 @@ def main(argv=None):
     rows = load_results(run_dir)
     summary = aggregate(rows)
     ranking = sorted(summary, key=lambda n: -summary[n]["auc"].mean())
-    lines = ["# Label efficiency on mnist5k", "",
+    lines = ["# Label efficiency on mnist5k", "", provenance(), "",
              f"Protocol: {config.initial:.0%} -> {config.final:.0%} labeled "
              f"in steps of {config.step:.0%} of the {len(dataset.y_train)} "
              f"training images; "

@@ -19,16 +19,16 @@ so one epoch shows the scaling without hours of CPU time.
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import numpy as np
+
+from _provenance import provenance
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -131,10 +131,8 @@ def main(argv=None):
     lines = [
         "# Large pools: one query, peak memory and time",
         "",
-        f"Measured {date.today().isoformat()} on {platform.machine()}, "
-        f"{os.cpu_count()} CPU cores, no GPU, in one run of "
-        f"`python benchmarks/bench_large_pool.py "
-        f"{' '.join(argv if argv is not None else sys.argv[1:])}`.",
+        provenance(["benchmarks/bench_large_pool.py"]
+                   + (argv if argv is not None else sys.argv[1:])),
         f"Pool: memmapped 8x8 uint8 images; task model SmallCNN (128-d "
         f"features); {args.n_instances} samples queried; selectors trained "
         f"{args.epochs} epoch(s) (cost is linear in epochs).",

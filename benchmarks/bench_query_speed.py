@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import clone
 
+from _provenance import provenance
 from aalu_sk import ImageClassifier
 from aalu_sk._runtime import resolve_device
 from aalu_sk.datasets import load_dataset
@@ -147,7 +148,7 @@ def write_table(records, names, out, epochs, selector_epochs, channels, args):
     head += ["AALU query / task training",
              "AALU task pass / selector training / scoring s"] \
         if "aalu" in names else []
-    lines = ["# Query speed", "",
+    lines = ["# Query speed", "", provenance(), "",
              f"Pools of noisy mnist5k images (28x28); labeled set "
              f"{args.labeled_fraction:.0%} and selection "
              f"{args.budget_fraction:.0%} of the pool size; task model "
