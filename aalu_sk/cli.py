@@ -15,10 +15,11 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from ._runtime import resolve_device
 from .datasets import load_dataset
-from .modules import TASK_MODULES
 from .experiment import (STRATEGIES, ConfigMismatchError, ExperimentConfig,
                          run_experiment)
+from .modules import TASK_MODULES
 from .plotting import write_report
 
 __all__ = ["main", "build_parser", "DEMO_CONFIG"]
@@ -45,13 +46,65 @@ def _strategy_list(text):
     return tuple(names)
 
 
+def _number(kind, text):
+    try:
+        return kind(text)
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(
+            f"expected {what}; got {text!r}") from None
+
+
+def _positive_int(text):
+    value = _number(int, text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a positive integer; got {value}")
+    return value
+
+
+def _seed(text):
+    value = _number(int, text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"must be non-negative integers; got {value}")
+    return value
+
+
+def _positive_float(text):
+    value = _number(float, text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0; got {text}")
+    return value
+
+
+def _fraction(text):
+    value = _number(float, text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction of the training set in (0, 1]; got {text}")
+    return value
+
+
 def _int_list(text):
     try:
-        return tuple(int(c) for c in text.split(","))
+        values = tuple(int(c) for c in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers such as 32,64; got "
             f"{text!r}") from None
+    if min(values) < 1:
+        raise argparse.ArgumentTypeError(
+            f"channel widths must be positive; got {text!r}")
+    return values
+
+
+def _device(text):
+    try:
+        resolve_device(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _add_common(parser, default_out=None):
@@ -61,7 +114,7 @@ def _add_common(parser, default_out=None):
                              "resumes from its checkpoint"
                              + (f" (default: {default_out})"
                                 if default_out else ""))
-    parser.add_argument("--device", default=None,
+    parser.add_argument("--device", type=_device, default=None,
                         help="auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bars, cycle lines or tables")
@@ -76,27 +129,32 @@ def _add_run_arguments(run):
                      default=d.strategies, metavar="A,B,...",
                      help=f"comma-separated, of {','.join(STRATEGIES)}; or "
                           f"'all' (default: {','.join(d.strategies)})")
-    run.add_argument("--seeds", type=int, nargs="+", default=d.seeds,
-                     metavar="SEED", help="default: 0 1 2")
-    for name, help_ in (("initial", "first labeled fraction"),
-                        ("step", "fraction added per cycle"),
-                        ("final", "last labeled fraction")):
-        run.add_argument(f"--{name}", type=float, default=getattr(d, name),
+    run.add_argument("--seeds", type=_seed, nargs="+", default=d.seeds,
+                     metavar="SEED", help="distinct non-negative integers "
+                                          "(default: 0 1 2)")
+    for name, kind, help_ in (
+            ("initial", _fraction, "first labeled fraction, in (0, 1)"),
+            ("step", _positive_float, "fraction added per cycle, > 0"),
+            ("final", _fraction, "last labeled fraction, above --initial "
+                                 "and at most 1")):
+        run.add_argument(f"--{name}", type=kind, default=getattr(d, name),
                          help=f"{help_} (default: %(default)s)")
     run.add_argument("--model", choices=sorted(TASK_MODULES),
                      default=d.model, help="task model (default: %(default)s)")
-    run.add_argument("--epochs", type=int, default=d.epochs,
+    run.add_argument("--epochs", type=_positive_int, default=d.epochs,
                      help="task-model epochs per cycle (default: %(default)s)")
-    run.add_argument("--batch-size", type=int, default=d.batch_size,
+    run.add_argument("--batch-size", type=_positive_int,
+                     default=d.batch_size,
                      help="task-model batch size (default: %(default)s)")
-    run.add_argument("--lr", type=float, default=d.lr,
+    run.add_argument("--lr", type=_positive_float, default=d.lr,
                      help="task-model learning rate (default: %(default)s)")
     run.add_argument("--augment", action="store_true",
                      help="random horizontal flips for the task model")
-    run.add_argument("--selector-epochs", type=int, default=d.selector_epochs,
+    run.add_argument("--selector-epochs", type=_positive_int,
+                     default=d.selector_epochs,
                      help="AALU and VAAL training epochs (default: "
                           "%(default)s)")
-    run.add_argument("--selector-batch-size", type=int,
+    run.add_argument("--selector-batch-size", type=_positive_int,
                      default=d.selector_batch_size,
                      help="AALU and VAAL batch size (default: %(default)s)")
     run.add_argument("--vaal-channels", type=_int_list,
@@ -146,19 +204,46 @@ def build_parser():
     return parser
 
 
+def _error(command, option, message):
+    """A :class:`SystemExit` printing ``message`` about ``option``."""
+    where = f"argument {option}: " if option else ""
+    return SystemExit(f"aalu-sk {command}: error: {where}{message}")
+
+
 def _execute(config, args):
+    own = args.command == "run"  # demo's data and schedule are fixed
     try:
         config.validate()
+    except ValueError as exc:
+        raise _error(args.command, None, exc) from None
+    try:
         dataset = load_dataset(config.dataset, data_dir=config.data_dir,
                                download=config.download)
+    except (ValueError, TypeError, OSError, ImportError) as exc:
+        raise _error(args.command, "--dataset" if own else None, exc) \
+            from None
+    try:
         config.label_schedule(len(dataset.y_train))
-    except (ValueError, FileNotFoundError, ImportError) as exc:
-        raise SystemExit(f"aalu-sk {args.command}: error: {exc}") from None
+    except ValueError as exc:
+        raise _error(args.command, "--initial/--step" if own else None,
+                     exc) from None
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise _error(args.command, "--out", f"{out} exists and is not a "
+                                            f"directory")
     try:
         run_experiment(config, args.out, progress=not args.quiet,
                        dataset=dataset)
     except ConfigMismatchError as exc:
-        raise SystemExit(f"aalu-sk {args.command}: error: {exc}") from None
+        raise _error(args.command, "--out", exc) from None
+    except OSError as exc:
+        raise _error(args.command, "--out", f"cannot write the results: "
+                                            f"{exc}") from None
+    except KeyboardInterrupt:
+        print(f"aalu-sk {args.command}: interrupted; run the same command "
+              f"again to resume from {out / 'checkpoint.json'}",
+              file=sys.stderr)
+        raise SystemExit(130) from None
     _show(args.out, args.quiet)
     return 0
 
@@ -176,6 +261,13 @@ def _show(out, quiet, render=False):
 
 
 def _run(args):
+    if not args.initial < args.final:
+        raise _error("run", "--initial", f"must be below --final; got "
+                                         f"--initial {args.initial} and "
+                                         f"--final {args.final}")
+    if len(set(args.seeds)) < len(args.seeds):
+        raise _error("run", "--seeds", f"must be distinct; got "
+                                       f"{' '.join(map(str, args.seeds))}")
     config = ExperimentConfig(
         dataset=args.dataset, strategies=args.strategies,
         seeds=tuple(args.seeds), initial=args.initial, step=args.step,
@@ -199,7 +291,7 @@ def _report(args):
     try:
         _show(args.dir, args.quiet, render=True)
     except FileNotFoundError as exc:
-        raise SystemExit(f"aalu-sk report: error: {exc}") from None
+        raise _error("report", "DIR", exc) from None
     return 0
 
 
@@ -209,8 +301,10 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success; errors exit through :class:`SystemExit` with a
-        message.
+        0 on success. Errors exit through :class:`SystemExit` with a
+        message naming the option: status 2 for an option argparse
+        refuses, 1 for a refused combination, dataset or output folder,
+        130 when interrupted (the run resumes when repeated).
     """
     args = build_parser().parse_args(argv)
     return args.func(args)

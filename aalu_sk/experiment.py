@@ -1,4 +1,4 @@
-"""The active-learning experiment runner: cycles, checkpoints and results.
+"""The active-learning experiment runner: configuration, strategies, loop.
 
 :func:`run_experiment` runs every (seed, strategy) pair of an
 :class:`ExperimentConfig` through the paper's protocol: a random initial
@@ -8,19 +8,17 @@ test accuracy, and let the strategy pick the next samples of the pool.
 Resuming without stored RNG states
 ----------------------------------
 Every random choice is derived from the seed and the cycle number alone
-(:func:`derive_seed`): the initial labeled set from ``(seed, "initial")``,
-the task model of cycle ``k`` from ``(seed, "model", k)``, the strategy of
-cycle ``k`` from ``(seed, "query", k)``. A cycle is therefore a pure
-function of (seed, strategy, cycle, labeled set), and the checkpoint only
-has to store the labeled indices in query order and the rows so far. It is
-rewritten atomically after each cycle, so a kill loses at most the cycle in
-flight and a resumed run gives the results of an uninterrupted one (on the
-same machine and device).
+(:func:`~aalu_sk.checkpoint.derive_seed`): the initial labeled set from
+``(seed, "initial")``, the task model of cycle ``k`` from
+``(seed, "model", k)``, the strategy of cycle ``k`` from
+``(seed, "query", k)``. A cycle is therefore a pure function of (seed,
+strategy, cycle, labeled set), and the checkpoint
+(:mod:`aalu_sk.checkpoint`) only has to store the labeled indices in query
+order and the rows so far. It is rewritten atomically after each cycle, so
+a kill loses at most the cycle in flight and a resumed run gives the
+results of an uninterrupted one (on the same machine and device).
 """
 
-import csv
-import hashlib
-import io
 import json
 import time
 from dataclasses import asdict, dataclass, fields
@@ -33,11 +31,15 @@ from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
 from ._runtime import resolve_device
+from .checkpoint import (RESULT_FIELDS, ConfigMismatchError, atomic_write,
+                         check_split, dataset_fingerprint, derive_seed,
+                         open_checkpoint, remove_partial_writes, result_rows,
+                         save_checkpoint, start_run)
 from .classifier import ImageClassifier
 from .datasets import load_dataset
 from .modules import TASK_MODULES
-from .plotting import atomic_write, load_results, write_report
-from .sampler import AdversarialUncertaintySampler
+from .plotting import load_results, write_report
+from .sampler import ABLATIONS, AdversarialUncertaintySampler
 from .strategies import CoreSetSampler, EntropySampler, RandomSampler
 from .vaal import VAALSampler
 
@@ -46,14 +48,9 @@ __all__ = ["ExperimentConfig", "ConfigMismatchError", "STRATEGIES",
            "derive_seed", "check_split", "dataset_fingerprint",
            "atomic_write"]
 
-RESULT_FIELDS = ("strategy", "seed", "cycle", "n_labeled", "fraction",
-                 "accuracy", "train_seconds", "query_seconds", "n_selected")
-CHECKPOINT = "checkpoint.json"
-_FORMAT = 1
-_PURPOSES = {"initial": 0, "model": 1, "query": 2, "full": 3}
-# Config fields that do not change the active-learning results: they may
-# differ when a run is resumed.
-_NOT_IDENTITY = ("full_data", "data_dir", "download")
+# Files of an experiment folder, all written with atomic_write.
+_OUTPUTS = ("checkpoint.json", "results.csv", "config.json", "summary.md",
+            "learning_curves.png", "query_time.png")
 
 
 # -- strategy registry --------------------------------------------------------
@@ -78,15 +75,11 @@ def _vaal(random_state, selector_epochs, device, selector_batch_size=128,
 #: ``selector_batch_size``, ``vaal_channels`` and ``verbose``. Add an entry
 #: to make a strategy of your own selectable by name.
 STRATEGIES = {
-    "aalu": _aalu(),
-    "advvae": _aalu(adversarial=True, use_prediction=False,
-                    ranking_weight=0.0),
-    "advvae_pred": _aalu(adversarial=True, use_prediction=True,
-                         ranking_weight=0.0),
-    "losslearn": _aalu(adversarial=False, use_prediction=False,
-                       ranking_weight=10.0),
-    "advvae_losslearn": _aalu(adversarial=True, use_prediction=False,
-                              ranking_weight=10.0),
+    "aalu": _aalu(**ABLATIONS["AALU"]),
+    "advvae": _aalu(**ABLATIONS["advVAE"]),
+    "advvae_pred": _aalu(**ABLATIONS["advVAE+Prediction"]),
+    "losslearn": _aalu(**ABLATIONS["lossLearn"]),
+    "advvae_losslearn": _aalu(**ABLATIONS["advVAE+lossLearn"]),
     "vaal": _vaal,
     "coreset": lambda random_state, selector_epochs, device, **_:
         CoreSetSampler(device=device, random_state=random_state),
@@ -95,10 +88,6 @@ STRATEGIES = {
     "random": lambda random_state, selector_epochs, device, **_:
         RandomSampler(random_state=random_state),
 }
-
-
-class ConfigMismatchError(ValueError):
-    """An output folder holds a run of another configuration or dataset."""
 
 
 @dataclass
@@ -256,77 +245,6 @@ class ExperimentConfig:
         return sizes, fractions
 
 
-def derive_seed(seed, purpose, cycle=0):
-    """A seed for one random choice, a pure function of its arguments.
-
-    Parameters
-    ----------
-    seed : int
-        The run's seed (non-negative).
-    purpose : {"initial", "model", "query", "full"}
-    cycle : int, default=0
-
-    Returns
-    -------
-    seed : int in ``[0, 2**31)``
-    """
-    seq = np.random.SeedSequence(int(seed),
-                                 spawn_key=(_PURPOSES[purpose], int(cycle)))
-    return int(seq.generate_state(1, np.uint32)[0] >> 1)
-
-
-def check_split(labeled, n_train):
-    """Check labeled indices against the training set; return the pool.
-
-    Labeled and pool indices are positions in the *training* array only:
-    the test set can never enter the pool. Called every cycle.
-
-    Parameters
-    ----------
-    labeled : array-like of int
-    n_train : int
-
-    Returns
-    -------
-    pool : ndarray of int64
-        The training indices not labeled, ascending.
-
-    Raises
-    ------
-    RuntimeError
-        If an index is not an integer position in ``range(n_train)``, is
-        repeated, or pool and labeled set overlap or miss a sample.
-    """
-    labeled = np.asarray(labeled)
-    if labeled.ndim != 1 or (labeled.size and labeled.dtype.kind not in "iu"):
-        raise RuntimeError(f"Labeled indices must be a 1-d integer array; got "
-                           f"dtype {labeled.dtype}, shape {labeled.shape}.")
-    if labeled.size and (labeled.min() < 0 or labeled.max() >= n_train):
-        raise RuntimeError(
-            f"A labeled index lies outside the training set (0..{n_train - 1}"
-            f"): range {labeled.min()}..{labeled.max()}. Only training samples "
-            f"may be labeled; the test set never enters the pool.")
-    if np.unique(labeled).size != labeled.size:
-        raise RuntimeError("The labeled set holds an index twice.")
-    is_pool = np.ones(n_train, dtype=bool)
-    is_pool[labeled] = False
-    pool = np.flatnonzero(is_pool).astype(np.int64)
-    if pool.size + labeled.size != n_train or np.any(~is_pool[pool]):
-        raise RuntimeError("Pool and labeled set do not partition the "
-                           "training set.")
-    return pool
-
-
-def dataset_fingerprint(dataset):
-    """SHA-256 over the train and test arrays (values, dtypes, shapes)."""
-    digest = hashlib.sha256()
-    for name in ("X_train", "y_train", "X_test", "y_test"):
-        array = np.ascontiguousarray(getattr(dataset, name))
-        digest.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
-        digest.update(memoryview(array).cast("B"))
-    return digest.hexdigest()
-
-
 class _EpochBar(Callback):
     """A tqdm bar over the task model's epochs, showing the train loss."""
 
@@ -346,84 +264,6 @@ class _EpochBar(Callback):
         self.bar_.close()
 
 
-# -- checkpoint ---------------------------------------------------------------
-def _identity(config):
-    identity = {k: v for k, v in config.to_dict().items()
-                if k not in _NOT_IDENTITY}
-    identity["device"] = resolve_device(config.device)  # "auto" -> concrete
-    return identity
-
-
-def _open_checkpoint(out, config, dataset, sizes, fractions):
-    from . import __version__  # informative only; lazy: no import cycle
-    path = out / CHECKPOINT
-    fingerprint = dataset_fingerprint(dataset)
-    identity = _identity(config)
-    if not path.exists():
-        if (out / "results.csv").exists():
-            raise ConfigMismatchError(
-                f"{out} holds a results.csv but no {CHECKPOINT}; refusing to "
-                f"overwrite it. Choose another output directory.")
-        state = {"format": _FORMAT, "aalu_sk_version": __version__,
-                 "config": identity,
-                 "dataset": {"name": dataset.name, "fingerprint": fingerprint,
-                             "n_train": len(dataset.y_train),
-                             "n_test": len(dataset.y_test)},
-                 "schedule": {"n_labeled": sizes, "fraction": fractions},
-                 "seeding": "derived: SeedSequence(seed, spawn_key=(purpose, "
-                            "cycle)); no RNG state is stored",
-                 "runs": {}, "full_data": None}
-        atomic_write(path, json.dumps(state))
-        return state
-    state = json.loads(path.read_text())
-    if state.get("format") != _FORMAT:
-        raise ConfigMismatchError(f"{path} has an unknown format "
-                                  f"{state.get('format')!r}.")
-    saved = state["config"]
-    diffs = [f"{k}: saved {saved.get(k)!r}, now {identity.get(k)!r}"
-             for k in sorted(set(saved) | set(identity))
-             if saved.get(k) != identity.get(k)]
-    if diffs:
-        raise ConfigMismatchError(
-            f"{out} holds an experiment with another configuration ("
-            f"{'; '.join(diffs)}). Re-run with the saved configuration "
-            f"({out / 'config.json'}) to resume it, or use a new directory.")
-    if state["dataset"]["fingerprint"] != fingerprint:
-        raise ConfigMismatchError(
-            f"{out} holds an experiment on other data: the dataset "
-            f"{dataset.name!r} has fingerprint {fingerprint[:12]}..., the "
-            f"saved one {state['dataset']['fingerprint'][:12]}.... Use a new "
-            f"directory.")
-    for key, run in state["runs"].items():
-        n_done = len(run["rows"])
-        expected = sizes[min(n_done, len(sizes) - 1)]
-        if [r["cycle"] for r in run["rows"]] != list(range(n_done)) or \
-                len(run["labeled"]) != expected:
-            raise ConfigMismatchError(f"{path} is inconsistent for {key}: "
-                                      f"{n_done} cycles, "
-                                      f"{len(run['labeled'])} labeled.")
-    return state
-
-
-def _ordered_rows(state, config):
-    rows = []
-    for name in config.strategies:
-        for seed in config.seeds:
-            run = state["runs"].get(f"{name}/seed{seed}")
-            rows += [dict(r) for r in run["rows"]] if run else []
-    return rows
-
-
-def _save(out, state, config):
-    atomic_write(out / CHECKPOINT, json.dumps(state))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=RESULT_FIELDS,
-                            lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(_ordered_rows(state, config))
-    atomic_write(out / "results.csv", buffer.getvalue())
-
-
 # -- the loop -----------------------------------------------------------------
 def _task_model(config, dataset, progress):
     callbacks = [("progress", _EpochBar())] if progress else None
@@ -434,18 +274,25 @@ def _task_model(config, dataset, progress):
                            callbacks=callbacks)
 
 
+def _fit_and_score(template, random_state, X, y, dataset):
+    """A fresh task model fit on ``(X, y)``; its test accuracy and seconds."""
+    net = clone(template).set_params(random_state=random_state)
+    start = time.perf_counter()
+    net.fit(X, y)
+    seconds = time.perf_counter() - start
+    accuracy = float(np.mean(net.predict(dataset.X_test) == dataset.y_test))
+    return net, accuracy, seconds
+
+
 def _run_cycle(config, dataset, template, name, seed, cycle, labeled, sizes,
                progress):
     """Train, evaluate and query once; a pure function of its arguments."""
     X, y = dataset.X_train, dataset.y_train
     labeled = np.asarray(labeled, dtype=np.int64)
     pool = check_split(labeled, len(y))
-    net = clone(template).set_params(
-        random_state=derive_seed(seed, "model", cycle))
-    start = time.perf_counter()
-    net.fit(X[labeled], y[labeled])
-    train_seconds = time.perf_counter() - start
-    accuracy = float(np.mean(net.predict(dataset.X_test) == dataset.y_test))
+    net, accuracy, train_seconds = _fit_and_score(
+        template, derive_seed(seed, "model", cycle), X[labeled], y[labeled],
+        dataset)
     selected, query_seconds = np.zeros(0, dtype=np.int64), 0.0
     if cycle + 1 < len(sizes):
         n_query = sizes[cycle + 1] - sizes[cycle]
@@ -511,7 +358,8 @@ def run_experiment(config, out_dir, *, progress=True, dataset=None,
                                download=config.download)
     n_train = len(dataset.y_train)
     sizes, fractions = config.label_schedule(n_train)
-    state = _open_checkpoint(out, config, dataset, sizes, fractions)
+    state = open_checkpoint(out, config, dataset, sizes, fractions)
+    remove_partial_writes(out, _OUTPUTS)  # of an attempt that was killed
     atomic_write(out / "config.json", json.dumps(config.to_dict(), indent=2))
     template = _task_model(config, dataset, progress)
     total = len(config.seeds) * len(config.strategies) * len(sizes)
@@ -522,13 +370,7 @@ def run_experiment(config, out_dir, *, progress=True, dataset=None,
             initial = np.random.RandomState(derive_seed(seed, "initial")) \
                 .permutation(n_train)[:sizes[0]].tolist()
             for name in config.strategies:
-                run = state["runs"].setdefault(
-                    f"{name}/seed{seed}", {"strategy": name, "seed": seed,
-                                           "labeled": initial, "rows": []})
-                if run["labeled"][:sizes[0]] != initial:
-                    raise ConfigMismatchError(
-                        f"The checkpoint's initial set for {name}/seed{seed} "
-                        f"is not the one this seed gives.")
+                run = start_run(state, name, seed, initial)
                 while len(run["rows"]) < len(sizes):
                     cycle = len(run["rows"])
                     bar.set_description(f"{name} seed {seed}")
@@ -538,7 +380,7 @@ def run_experiment(config, out_dir, *, progress=True, dataset=None,
                     row["fraction"] = fractions[cycle]
                     run["rows"].append(row)
                     run["labeled"] = run["labeled"] + selected
-                    _save(out, state, config)
+                    save_checkpoint(out, state, config)
                     bar.update()
                     if progress:
                         tqdm.write(
@@ -553,18 +395,15 @@ def run_experiment(config, out_dir, *, progress=True, dataset=None,
                         callback(dict(row))
     if config.full_data and not state.get("full_data"):
         seed = config.seeds[0]
-        net = clone(template).set_params(random_state=derive_seed(seed, "full"))
-        start = time.perf_counter()
-        net.fit(dataset.X_train, dataset.y_train)
-        seconds = time.perf_counter() - start
-        accuracy = float(np.mean(net.predict(dataset.X_test)
-                                 == dataset.y_test))
+        _, accuracy, seconds = _fit_and_score(
+            template, derive_seed(seed, "full"), dataset.X_train,
+            dataset.y_train, dataset)
         state["full_data"] = {"seed": seed, "accuracy": accuracy,
                               "train_seconds": seconds}
-        _save(out, state, config)
+        save_checkpoint(out, state, config)
         if progress:
             tqdm.write(f"full training set ({n_train}): accuracy "
                        f"{accuracy:.4f}  train {seconds:.1f}s")
-    results = _ordered_rows(state, config)
+    results = result_rows(state, config)
     write_report(out, results)
     return results

@@ -3,21 +3,21 @@
 Everything here reads result rows, the dicts of
 :func:`aalu_sk.experiment.run_experiment` (or a pandas DataFrame of them),
 with the keys ``strategy, seed, cycle, n_labeled, fraction, accuracy,
-train_seconds, query_seconds, n_selected``; only numpy and matplotlib are
-needed. Figures are drawn on matplotlib's Agg canvas without pyplot, so no
-global backend or figure state is touched.
+train_seconds, query_seconds, n_selected``. Figures are drawn on
+matplotlib's Agg canvas without pyplot, so no global backend or figure
+state is touched, and every file is replaced with
+:func:`aalu_sk.checkpoint.atomic_write`.
 """
 
-import contextlib
 import csv
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from .checkpoint import CHECKPOINT, atomic_write
 
 __all__ = ["summary_tables", "plot_learning_curves", "plot_query_time",
            "learning_curve_auc", "aggregate", "atomic_write", "load_results",
@@ -249,45 +249,6 @@ def plot_query_time(results, path=None, title=None):
     return figure
 
 
-def atomic_write(path, data):
-    """Replace ``path`` with new content, never leaving a partial file.
-
-    Writes to a temporary file in the same folder, flushes and fsyncs it,
-    then renames it over ``path`` (:func:`os.replace`). If anything fails,
-    the old file is untouched and the temporary file removed.
-
-    Parameters
-    ----------
-    path : str or path-like
-    data : str, bytes or callable
-        The content, or ``data(file)`` writing to a binary file object.
-    """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp",
-                               prefix=f".{os.path.basename(path)}.")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            if callable(data):
-                data(file)
-            else:
-                file.write(data.encode() if isinstance(data, str) else data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
 _TYPES = {"strategy": str, "seed": int, "cycle": int, "n_labeled": int,
           "n_selected": int}
 
@@ -323,8 +284,8 @@ def write_report(out_dir, results=None):
     out = Path(out_dir)
     results = load_results(out) if results is None else _records(results)
     full = title = None
-    if (out / "checkpoint.json").exists():
-        saved = json.loads((out / "checkpoint.json").read_text())
+    if (out / CHECKPOINT).exists():
+        saved = json.loads((out / CHECKPOINT).read_text())
         full = (saved.get("full_data") or {}).get("accuracy")
     if (out / "config.json").exists():
         cfg = json.loads((out / "config.json").read_text())

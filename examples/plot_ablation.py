@@ -3,8 +3,8 @@ The AALU ablation: what each ingredient picks
 =============================================
 
 The paper's Table 1 takes AALU apart: an adversarial VAE alone (advVAE),
-with the task model's prediction as extra input (+ Prediction), the loss
-ranking alone (lossLearn), the two combined (advVAE + lossLearn), and
+with the task model's prediction as extra input (advVAE+Prediction), the loss
+ranking alone (lossLearn), the two combined (advVAE+lossLearn), and
 everything (AALU). Each variant is a setting of three parameters of
 :class:`~aalu_sk.AdversarialUncertaintySampler`.
 
@@ -24,6 +24,7 @@ from sklearn.base import clone
 
 from aalu_sk import AdversarialUncertaintySampler, ImageClassifier, RandomSampler
 from aalu_sk.datasets import load_dataset
+from aalu_sk.sampler import ABLATIONS
 
 data = load_dataset("digits", random_state=0)
 rng = np.random.RandomState(0)
@@ -43,19 +44,13 @@ print(f"test accuracy with {len(labeled)} labels: "
 # ``adversarial`` switches the VAE/assistant game (Eq. 5 and 7) on or off,
 # ``use_prediction`` feeds the softmax output to the assistant, and
 # ``ranking_weight`` is the weight lambda of the loss-ranking term (Eq. 8-9).
-variants = {
-    "advVAE": dict(adversarial=True, use_prediction=False, ranking_weight=0),
-    "+ Prediction": dict(adversarial=True, use_prediction=True,
-                         ranking_weight=0),
-    "lossLearn": dict(adversarial=False, use_prediction=False,
-                      ranking_weight=10),
-    "advVAE + lossLearn": dict(adversarial=True, use_prediction=False,
-                               ranking_weight=10),
-    "AALU": dict(adversarial=True, use_prediction=True, ranking_weight=10),
-}
+# ``aalu_sk.sampler.ABLATIONS`` holds the paper's Table 1 as these flags.
+for name, params in ABLATIONS.items():
+    print(f"{name:18s} {params}")
+
 strategies = {name: AdversarialUncertaintySampler(epochs=10, random_state=0,
                                                   **params)
-              for name, params in variants.items()}
+              for name, params in ABLATIONS.items()}
 strategies["Random"] = RandomSampler(random_state=0)
 
 # %%

@@ -1,4 +1,4 @@
-"""Tests for the ``aalu-sk`` command line (in-process, plus one subprocess)."""
+"""Tests for the ``aalu-sk`` command line, in-process and as a command."""
 
 import csv
 import json
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from aalu_sk import cli
 from aalu_sk.experiment import STRATEGIES, ExperimentConfig
@@ -20,6 +21,19 @@ TINY = ["--dataset", "digits", "--seeds", "0", "--initial", "0.10",
 def _rows(out):
     with open(Path(out) / "results.csv", newline="") as file:
         return list(csv.DictReader(file))
+
+
+def _refusal(argv, capsys):
+    """Run ``argv``; return (exit code, message) of the refusal."""
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    code = exc.value.code
+    if isinstance(code, str):           # our own refusal: status 1
+        return 1, code
+    assert code == 2                    # argparse: usage error, status 2
+    return code, err.strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +70,11 @@ def test_run_writes_every_output(cli_run):
         assert (out / name).stat().st_size > 0
 
 
-def test_same_command_resumes_and_another_is_refused(cli_run, capsys):
+def test_same_command_resumes(cli_run):
     argv, out = cli_run
     before = _rows(out)
     assert cli.main(argv) == 0
     assert _rows(out) == before          # nothing rerun: timings unchanged
-    changed = [a if a != "0.20" else "0.25" for a in argv]
-    with pytest.raises(SystemExit) as exc:
-        cli.main(changed)
-    assert "another configuration" in str(exc.value.code)
-    assert "final: saved 0.2, now 0.25" in str(exc.value.code)
-    assert _rows(out) == before
 
 
 def test_report_re_renders(cli_run, capsys):
@@ -81,9 +89,13 @@ def test_report_re_renders(cli_run, capsys):
     assert (out / "query_time.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_report_of_a_folder_without_results(tmp_path):
-    with pytest.raises(SystemExit, match="results.csv does not exist"):
-        cli.main(["report", str(tmp_path)])
+def test_report_of_a_folder_without_results(tmp_path, capsys):
+    code, text = _refusal(["report", str(tmp_path)], capsys)
+    assert code == 1
+    assert text == (f"aalu-sk report: error: argument DIR: "
+                    f"{tmp_path / 'results.csv'} does not exist; is "
+                    f"{tmp_path} the output directory of `aalu-sk run`?")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_progress_prints_one_line_per_cycle(tmp_path, capsys):
@@ -98,7 +110,7 @@ def test_progress_prints_one_line_per_cycle(tmp_path, capsys):
     assert "| random |" in printed and "learning curves:" in printed
 
 
-def test_strategy_names_and_ablations_parse(capsys):
+def test_strategy_names_and_ablations_parse():
     parser = cli.build_parser()
     args = parser.parse_args(["run", "--out", "x", "--strategies",
                               "advvae,advvae_pred,losslearn,"
@@ -107,18 +119,107 @@ def test_strategy_names_and_ablations_parse(capsys):
                                "advvae_losslearn", "aalu")
     assert parser.parse_args(["run", "--out", "x", "--strategies", "all"]) \
         .strategies == tuple(STRATEGIES)
-    with pytest.raises(SystemExit) as exc:
-        parser.parse_args(["run", "--out", "x", "--strategies", "aalu,bald"])
-    assert exc.value.code == 2
-    assert "unknown strategies ['bald']" in capsys.readouterr().err
 
 
-def test_invalid_values_exit_with_a_message(tmp_path):
-    with pytest.raises(SystemExit, match="initial <= final"):
-        cli.main(["run", *TINY, "--final", "0.05", "--out", str(tmp_path)])
-    with pytest.raises(SystemExit, match="Unknown dataset"):
-        cli.main(["run", *TINY, "--dataset", "nope", "--out",
-                  str(tmp_path / "x")])
+# -- bad input: one case each, refused with a message naming the option ------
+@pytest.mark.parametrize("extra, status, message", [
+    (["--strategies", "aalu,bald"], 2,
+     "aalu-sk run: error: argument --strategies: unknown strategies "
+     "['bald']; choose from aalu,"),
+    (["--dataset", "nope"], 1,
+     "aalu-sk run: error: argument --dataset: Unknown dataset name='nope'"),
+    (["--initial", "0.3", "--final", "0.2"], 1,
+     "argument --initial: must be below --final; got --initial 0.3 and "
+     "--final 0.2"),
+    (["--initial", "0.2", "--final", "0.2"], 1,
+     "argument --initial: must be below --final"),
+    (["--initial", "0"], 2,
+     "argument --initial: must be a fraction of the training set in "
+     "(0, 1]; got 0"),
+    (["--final", "1.5"], 2,
+     "argument --final: must be a fraction of the training set in (0, 1]; "
+     "got 1.5"),
+    (["--step", "0"], 2, "argument --step: must be > 0; got 0"),
+    (["--step", "-0.05"], 2, "argument --step: must be > 0; got -0.05"),
+    (["--seeds"], 2, "argument --seeds: expected at least one argument"),
+    (["--seeds", "-1"], 2,
+     "argument --seeds: must be non-negative integers; got -1"),
+    (["--seeds", "1", "1"], 1, "argument --seeds: must be distinct; got 1 1"),
+    (["--epochs", "0"], 2,
+     "argument --epochs: must be a positive integer; got 0"),
+    (["--epochs", "two"], 2, "argument --epochs: expected an integer; got "
+                             "'two'"),
+    (["--initial", "0.0001", "--step", "0.0001", "--final", "0.001"], 1,
+     "argument --initial/--step: With 1347 training samples the labeled "
+     "sizes would be [0, 0,"),
+], ids=["unknown-strategy", "unknown-dataset", "initial-above-final",
+        "initial-equals-final", "initial-zero", "final-above-one",
+        "step-zero", "step-negative", "seeds-empty", "seed-negative",
+        "seeds-repeated", "epochs-zero", "epochs-not-a-number",
+        "schedule-too-fine"])
+def test_bad_run_option_is_refused_with_its_name(extra, status, message,
+                                                 tmp_path, capsys):
+    out = tmp_path / "out"
+    code, text = _refusal(["run", *TINY, *extra, "--out", str(out)], capsys)
+    assert (code, message in text) == (status, True), text
+    assert not out.exists()             # refused before anything is written
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available")
+@pytest.mark.parametrize("command", ["run", "demo"])
+def test_cuda_without_cuda_is_refused(command, tmp_path, capsys):
+    argv = [command, "--device", "cuda", "--out", str(tmp_path / "out")]
+    code, text = _refusal(argv + (TINY[:-2] if command == "run" else []),
+                          capsys)
+    assert code == 2
+    assert f"aalu-sk {command}: error: argument --device: device='cuda' " \
+        "asks for CUDA, but torch sees no CUDA device" in text
+
+
+def test_results_of_another_configuration_are_refused(cli_run, capsys):
+    argv, out = cli_run
+    before = (out / "checkpoint.json").read_bytes()
+    code, text = _refusal([a if a != "0.20" else "0.25" for a in argv],
+                          capsys)
+    assert code == 1
+    assert text.startswith("aalu-sk run: error: argument --out: ")
+    assert "another configuration (final: saved 0.2, now 0.25)" in text
+    assert (out / "checkpoint.json").read_bytes() == before
+
+
+def test_results_without_a_checkpoint_are_refused(tmp_path, capsys):
+    (tmp_path / "results.csv").write_text("strategy,seed\nmine,0\n")
+    code, text = _refusal(["run", *TINY, "--strategies", "random", "--out",
+                           str(tmp_path)], capsys)
+    assert code == 1
+    assert "argument --out: " in text and "holds a results.csv but no " \
+        "checkpoint.json; refusing to overwrite it" in text
+    assert (tmp_path / "results.csv").read_text() == "strategy,seed\nmine,0\n"
+
+
+def test_an_output_path_that_is_a_file_is_refused(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    code, text = _refusal(["run", *TINY, "--out", str(tmp_path / "file")],
+                          capsys)
+    assert code == 1
+    assert f"argument --out: {tmp_path / 'file'} exists and is not a " \
+        "directory" in text
+
+
+@pytest.mark.parametrize("argv, status, message", [
+    (["run", "--dataset", "nope", "--out", "x"], 1,
+     "aalu-sk run: error: argument --dataset: Unknown dataset"),
+    (["run", "--epochs", "0", "--out", "x"], 2,
+     "aalu-sk run: error: argument --epochs: must be a positive integer"),
+])
+def test_installed_command_refuses_without_a_traceback(argv, status, message,
+                                                       tmp_path):
+    exe = Path(sys.executable).with_name("aalu-sk")
+    done = subprocess.run([str(exe), *argv], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == status
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x").exists()
 
 
 def test_demo_runs_the_documented_comparison(tmp_path, monkeypatch):

@@ -16,12 +16,14 @@ import pytest
 
 from aalu_sk import (AdversarialUncertaintySampler, CoreSetSampler,
                      EntropySampler, RandomSampler, VAALSampler)
+from aalu_sk import checkpoint, experiment, plotting
+from aalu_sk.checkpoint import atomic_write
 from aalu_sk.datasets import ImageDataset, load_dataset
 from aalu_sk.experiment import (RESULT_FIELDS, STRATEGIES,
                                 ConfigMismatchError, ExperimentConfig,
                                 check_split, dataset_fingerprint, derive_seed,
                                 run_experiment)
-from aalu_sk.plotting import (atomic_write, learning_curve_auc, load_results,
+from aalu_sk.plotting import (learning_curve_auc, load_results,
                               summary_tables, write_report)
 
 TINY = dict(dataset="digits", seeds=(0,), initial=0.10, step=0.05,
@@ -61,6 +63,20 @@ def pair_run(tmp_path_factory, dataset):
     config = ExperimentConfig(strategies=("aalu", "vaal"), **TINY)
     rows = run_experiment(config, out, progress=False, dataset=dataset)
     return config, out, rows
+
+
+# -- module layout -------------------------------------------------------------
+@pytest.mark.parametrize("name", ["ConfigMismatchError", "RESULT_FIELDS",
+                                  "atomic_write", "dataset_fingerprint",
+                                  "derive_seed", "check_split"])
+def test_experiment_re_exports_the_checkpoint_names(name):
+    assert name in experiment.__all__
+    assert getattr(experiment, name) is getattr(checkpoint, name)
+
+
+def test_one_atomic_write_serves_checkpoints_and_reports():
+    assert plotting.atomic_write is checkpoint.atomic_write
+    assert checkpoint.atomic_write.__module__ == "aalu_sk.checkpoint"
 
 
 # -- configuration -----------------------------------------------------------
@@ -268,6 +284,33 @@ def test_another_configuration_or_dataset_is_refused(pair_run, dataset):
     assert (out / "checkpoint.json").read_bytes() == before
 
 
+def _damaged(state, how):
+    if how == "truncated":
+        return json.dumps(state)[:-40]
+    if how == "not an object":
+        return "[1, 2]"
+    state["runs"]["aalu/seed0"]["labeled"][-1] = 99999  # past the train set
+    return json.dumps(state)
+
+
+@pytest.mark.parametrize("how, match", [
+    ("truncated", "not a readable checkpoint"),
+    ("not an object", "unknown format"),
+    ("index outside", "inconsistent for aalu/seed0: A labeled index lies "
+                      "outside the training set"),
+])
+def test_a_damaged_checkpoint_is_refused(pair_run, dataset, tmp_path, how,
+                                         match):
+    config, reference, _ = pair_run
+    for name in ("checkpoint.json", "results.csv"):
+        shutil.copy(reference / name, tmp_path / name)
+    text = _damaged(_checkpoint(tmp_path), how)
+    (tmp_path / "checkpoint.json").write_text(text)
+    with pytest.raises(ConfigMismatchError, match=match):
+        run_experiment(config, tmp_path, progress=False, dataset=dataset)
+    assert (tmp_path / "checkpoint.json").read_text() == text
+
+
 def test_a_strategy_picking_outside_the_pool_is_caught(tmp_path, dataset,
                                                        monkeypatch):
     class Outside(RandomSampler):
@@ -296,6 +339,24 @@ def test_atomic_write_never_leaves_a_partial_file(tmp_path):
     atomic_write(target, b"new\n")
     assert target.read_bytes() == b"new\n"
     assert os.listdir(tmp_path) == ["results.csv"]
+
+
+def test_a_resumed_run_removes_what_killed_writes_left(pair_run, dataset,
+                                                       tmp_path):
+    config, reference, _ = pair_run
+    for name in ("checkpoint.json", "results.csv", "config.json"):
+        shutil.copy(reference / name, tmp_path / name)
+    left = [".checkpoint.json.k1x_z.tmp", ".summary.md.3hq0.tmp",
+            ".results.csv.ab12.tmp"]
+    for name in left + [".notes.md.ab12.tmp", "mine.tmp"]:
+        (tmp_path / name).write_text("half")
+    again = []
+    run_experiment(config, tmp_path, progress=False, dataset=dataset,
+                   callback=again.append)
+    assert again == []                  # finished: nothing rerun
+    assert not any((tmp_path / name).exists() for name in left)
+    assert (tmp_path / ".notes.md.ab12.tmp").exists()   # not ours
+    assert (tmp_path / "mine.tmp").exists()
 
 
 def _rows():
