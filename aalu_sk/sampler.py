@@ -248,6 +248,14 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
                                  f"{n_expected}.")
             t[name] = torch.as_tensor(
                 np.asarray(value, dtype=np.float32), device=device)
+        if self.use_prediction and (
+                t["proba_labeled"].ndim != 2
+                or t["proba_labeled"].shape[1] != t["proba_pool"].shape[1]):
+            raise ValueError(
+                f"proba_labeled and proba_pool must be (n, n_classes) with "
+                f"the same n_classes; got shapes "
+                f"{tuple(t['proba_labeled'].shape)} and "
+                f"{tuple(t['proba_pool'].shape)}.")
         t["features_labeled"] = t["features_labeled"].flatten(1)
         t["features_pool"] = t["features_pool"].flatten(1)
         rng = self.random_state if random_state is None else random_state

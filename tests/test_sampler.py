@@ -165,6 +165,13 @@ def test_missing_inputs_for_the_configuration_are_named():
             .fit_scores(f, None, None, f, None)
 
 
+def test_probabilities_must_agree_on_classes():
+    f = np.random.RandomState(0).randn(10, 3)
+    with pytest.raises(ValueError, match="same n_classes"):
+        AdversarialUncertaintySampler(epochs=1).fit_scores(
+            f, np.full((10, 3), 1 / 3), np.ones(10), f, np.full((10, 4), 0.25))
+
+
 def test_nothing_to_learn_is_refused():
     f = np.zeros((4, 2))
     s = AdversarialUncertaintySampler(adversarial=False, ranking_weight=0)
