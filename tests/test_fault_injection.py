@@ -119,8 +119,21 @@ class Watcher(threading.Thread):
 
 
 # -- running the command -------------------------------------------------------------
-def attempt(out, kill_after=None, timeout=300):
-    """Run the command once; SIGKILL it after ``kill_after`` seconds.
+def _saved_rows(out):
+    """Cycles saved in ``out``'s checkpoint (0 while it is absent)."""
+    try:
+        state = json.loads((out / "checkpoint.json").read_text())
+    except (OSError, ValueError):
+        return 0
+    return sum(len(run["rows"]) for run in state["runs"].values())
+
+
+def attempt(out, kill_after=None, after_rows=0, timeout=300):
+    """Run the command once; SIGKILL it at a chosen moment.
+
+    The kill comes ``kill_after`` seconds after the checkpoint first holds
+    ``after_rows`` saved cycles (``after_rows=0``: after the start), so the
+    moment is tied to the run's progress, not to the machine's speed.
 
     Returns
     -------
@@ -139,12 +152,16 @@ def attempt(out, kill_after=None, timeout=300):
         proc = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL,
                                 stderr=stderr)
         startup = None
-        limit = timeout if kill_after is None else kill_after
+        armed = 0.0 if after_rows == 0 else None
         while proc.poll() is None:
             elapsed = time.perf_counter() - start
             if startup is None and not had_checkpoint and \
                     (out / "checkpoint.json").exists():
                 startup = elapsed
+            if armed is None and _saved_rows(out) >= after_rows:
+                armed = elapsed
+            limit = timeout if kill_after is None or armed is None \
+                else armed + kill_after
             if elapsed >= limit:
                 proc.send_signal(signal.SIGKILL)
                 break
@@ -178,18 +195,21 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path):
         status, startup, total = attempt(reference)
         assert status == 0, _stderr(reference)
         assert startup is not None
-        work = total - startup
         rng = random.Random(1618)
         kills = mid_run = 0
-        for _ in range(KILLS):
-            state = check_files(killed).get("checkpoint.json")
-            n_done = sum(len(r["rows"]) for r in state["runs"].values()) \
-                if state else 0
-            # Uniform over the rest of this attempt: from halfway through
-            # the start-up (imports, data) to the estimated end (the cycles
-            # left and the report).
-            left = startup + work * (N_ROWS + 1 - n_done) / (N_ROWS + 1)
-            status, _, _ = attempt(killed, rng.uniform(0.5 * startup, left))
+        per_row = (total - startup) / (N_ROWS + 1)
+        for k in range(KILLS):
+            n_done = _saved_rows(killed)
+            # Mid-run kills leave at least one whole cycle after the kill
+            # point, so a run cannot finish before its kill.
+            if k == 1 or n_done + 1 > N_ROWS - 2:
+                # during the start-up: imports, data, checkpoint reading
+                after, delay = 0, rng.uniform(0.2, 0.9) * startup
+            else:
+                # mid-run: a random point inside a random cycle
+                after = rng.randint(n_done + 1, N_ROWS - 2)
+                delay = rng.uniform(0.0, 0.8) * per_row
+            status, _, _ = attempt(killed, delay, after_rows=after)
             if status == 0:
                 break                   # it finished before the kill
             assert status == -signal.SIGKILL, _stderr(killed)
