@@ -5,9 +5,8 @@ and the baselines it is compared with.
 """
 
 from .classifier import ImageClassifier, TaskOutputs
-from .sampler import AdversarialUncertaintySampler
-from .strategies import CoreSetSampler, EntropySampler, RandomSampler
-from .vaal import VAALSampler
+from .strategies import (AdversarialUncertaintySampler, CoreSetSampler,
+                         EntropySampler, RandomSampler, VAALSampler)
 
 __version__ = "0.1.0"
 

@@ -16,11 +16,9 @@ from pathlib import Path
 
 from . import __version__
 from ._runtime import resolve_device
-from .datasets import load_dataset
 from .experiment import (STRATEGIES, ConfigMismatchError, ExperimentConfig,
-                         run_experiment)
+                         load_dataset, run_experiment, write_report)
 from .modules import TASK_MODULES
-from .plotting import write_report
 
 __all__ = ["main", "build_parser", "DEMO_CONFIG"]
 

@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from _provenance import provenance
-from aalu_sk.datasets import ImageDataset, load_dataset
+from aalu_sk.experiment.datasets import ImageDataset, load_dataset
 from aalu_sk.experiment import STRATEGIES, ExperimentConfig, run_experiment
-from aalu_sk.plotting import aggregate, load_results
+from aalu_sk.experiment.plotting import aggregate, load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL = ("aalu", "advvae", "advvae_pred", "losslearn", "advvae_losslearn",

@@ -31,7 +31,7 @@ from sklearn.base import clone
 from _provenance import provenance
 from aalu_sk import ImageClassifier
 from aalu_sk._runtime import resolve_device
-from aalu_sk.datasets import load_dataset
+from aalu_sk.experiment.datasets import load_dataset
 from aalu_sk.experiment import STRATEGIES
 
 ROOT = Path(__file__).resolve().parents[1]

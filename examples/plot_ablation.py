@@ -23,8 +23,8 @@ import numpy as np
 from sklearn.base import clone
 
 from aalu_sk import AdversarialUncertaintySampler, ImageClassifier, RandomSampler
-from aalu_sk.datasets import load_dataset
-from aalu_sk.sampler import ABLATIONS
+from aalu_sk.experiment.datasets import load_dataset
+from aalu_sk.strategies.aalu import ABLATIONS
 
 data = load_dataset("digits", random_state=0)
 rng = np.random.RandomState(0)
@@ -44,7 +44,7 @@ print(f"test accuracy with {len(labeled)} labels: "
 # ``adversarial`` switches the VAE/assistant game (Eq. 5 and 7) on or off,
 # ``use_prediction`` feeds the softmax output to the assistant, and
 # ``ranking_weight`` is the weight lambda of the loss-ranking term (Eq. 8-9).
-# ``aalu_sk.sampler.ABLATIONS`` holds the paper's Table 1 as these flags.
+# ``aalu_sk.strategies.aalu.ABLATIONS`` holds the paper's Table 1 as these flags.
 for name, params in ABLATIONS.items():
     print(f"{name:18s} {params}")
 

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from aalu_sk.datasets import load_dataset
+from aalu_sk.experiment.datasets import load_dataset
 from aalu_sk.experiment import ExperimentConfig, run_experiment
-from aalu_sk.plotting import learning_curve_auc
+from aalu_sk.experiment.plotting import learning_curve_auc
 
 config = ExperimentConfig(
     dataset="digits", model="small_cnn",
@@ -88,7 +88,7 @@ print((out / "summary.md").read_text())
 
 # %%
 # Which strategy picked the most useful images here? The area under the
-# learning curve (:func:`~aalu_sk.plotting.learning_curve_auc`) ranks them
+# learning curve (:func:`~aalu_sk.experiment.plotting.learning_curve_auc`) ranks them
 # with one number, a mean accuracy over the fraction range; one seed on 8x8
 # digits proves little.
 auc = {}

@@ -24,7 +24,7 @@ from torch import nn
 
 from aalu_sk import (AdversarialUncertaintySampler, EntropySampler,
                      ImageClassifier, VAALSampler)
-from aalu_sk.datasets import load_dataset
+from aalu_sk.experiment.datasets import load_dataset
 
 
 class DigitNet(nn.Module):

@@ -4,7 +4,7 @@ Choosing which image files to label
 
 The usual situation: a folder of images sorted into one sub-folder per
 class (what you have labeled so far), and a folder of new, unlabeled
-images. :func:`aalu_sk.datasets.load_image_folder` reads the first;
+images. :func:`aalu_sk.experiment.datasets.load_image_folder` reads the first;
 the second is read into an array while keeping the file names, so that
 AALU's choice comes out as a list of files to send to your annotators.
 
@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from aalu_sk import AdversarialUncertaintySampler, ImageClassifier
-from aalu_sk.datasets import load_dataset, load_image_folder
+from aalu_sk.experiment.datasets import load_dataset, load_image_folder
 
 digits = load_dataset("digits", random_state=0)
 names = ["zero", "one", "two", "three", "four", "five", "six", "seven",

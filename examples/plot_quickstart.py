@@ -22,7 +22,7 @@ import numpy as np
 from modAL.models import ActiveLearner
 
 from aalu_sk import AdversarialUncertaintySampler, ImageClassifier
-from aalu_sk.datasets import load_dataset
+from aalu_sk.experiment.datasets import load_dataset
 
 data = load_dataset("digits", random_state=0)
 rng = np.random.RandomState(0)

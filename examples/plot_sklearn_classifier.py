@@ -26,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 
 from aalu_sk import (AdversarialUncertaintySampler, CoreSetSampler,
                      EntropySampler, RandomSampler)
-from aalu_sk.datasets import load_dataset
+from aalu_sk.experiment.datasets import load_dataset
 
 data = load_dataset("digits", random_state=0)
 X = data.X_train.reshape(len(data.X_train), -1)      # (1347, 64)

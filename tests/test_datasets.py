@@ -1,4 +1,4 @@
-"""Tests for aalu_sk.datasets: no downloads, fake files in the real formats."""
+"""Tests for aalu_sk.experiment.datasets: no downloads, fake files in the real formats."""
 
 import dataclasses
 import pickle
@@ -10,7 +10,7 @@ import scipy.io
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from aalu_sk.datasets import (DATASETS, ImageDataset, load_dataset,
+from aalu_sk.experiment.datasets import (DATASETS, ImageDataset, load_dataset,
                               load_image_folder)
 
 

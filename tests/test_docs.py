@@ -171,9 +171,9 @@ def test_api_page_lists_every_public_name():
     assert missing == [], f"add {missing} to docs/api.rst"
 
 
-@pytest.mark.parametrize("modname", ["aalu_sk.datasets", "aalu_sk.selection",
-                                     "aalu_sk.losses", "aalu_sk.modules",
-                                     "aalu_sk.validation", "aalu_sk.base"])
+@pytest.mark.parametrize("modname", ["aalu_sk.experiment.datasets", "aalu_sk.strategies.selection",
+                                     "aalu_sk.strategies.losses", "aalu_sk.modules",
+                                     "aalu_sk.validation", "aalu_sk.strategies.base"])
 def test_api_page_lists_every_name_of_the_documented_modules(modname):
     module = importlib.import_module(modname)
     text = (DOCS / "api.rst").read_text()

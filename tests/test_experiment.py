@@ -16,14 +16,15 @@ import pytest
 
 from aalu_sk import (AdversarialUncertaintySampler, CoreSetSampler,
                      EntropySampler, RandomSampler, VAALSampler)
-from aalu_sk import checkpoint, experiment, plotting
-from aalu_sk.checkpoint import atomic_write
-from aalu_sk.datasets import ImageDataset, load_dataset
+from aalu_sk import experiment
+from aalu_sk.experiment import checkpoint, plotting
+from aalu_sk.experiment.checkpoint import atomic_write
+from aalu_sk.experiment.datasets import ImageDataset, load_dataset
 from aalu_sk.experiment import (RESULT_FIELDS, STRATEGIES,
                                 ConfigMismatchError, ExperimentConfig,
                                 check_split, dataset_fingerprint, derive_seed,
                                 run_experiment)
-from aalu_sk.plotting import (learning_curve_auc, load_results,
+from aalu_sk.experiment.plotting import (learning_curve_auc, load_results,
                               summary_tables, write_report)
 
 TINY = dict(dataset="digits", seeds=(0,), initial=0.10, step=0.05,
@@ -76,7 +77,7 @@ def test_experiment_re_exports_the_checkpoint_names(name):
 
 def test_one_atomic_write_serves_checkpoints_and_reports():
     assert plotting.atomic_write is checkpoint.atomic_write
-    assert checkpoint.atomic_write.__module__ == "aalu_sk.checkpoint"
+    assert checkpoint.atomic_write.__module__ == "aalu_sk.experiment.checkpoint"
 
 
 # -- configuration -----------------------------------------------------------

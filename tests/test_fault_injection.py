@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from aalu_sk.checkpoint import RESULT_FIELDS
+from aalu_sk.experiment.checkpoint import RESULT_FIELDS
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"),
                                 reason="needs POSIX signals")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from aalu_sk import losses
+from aalu_sk.strategies import losses
 
 
 def sigmoid(x):

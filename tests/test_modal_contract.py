@@ -11,7 +11,7 @@ import pytest
 from modAL.models import ActiveLearner
 from modAL.utils.data import retrieve_rows
 
-import aalu_sk.base as base
+import aalu_sk.strategies.base as base
 from aalu_sk import (AdversarialUncertaintySampler, CoreSetSampler,
                      EntropySampler, ImageClassifier, RandomSampler,
                      VAALSampler)

@@ -51,7 +51,7 @@ def test_far_unlabeled_cluster_dominates_the_query(variant):
 def test_ablation_presets_are_the_papers_table():
     """Table 1: advVAE (A sees z), + Prediction (A sees [z, p]), lossLearn
     (Eq. 8 only), advVAE + lossLearn (no p), AALU (everything)."""
-    from aalu_sk.sampler import ABLATIONS
+    from aalu_sk.strategies.aalu import ABLATIONS
 
     table = {name: (kw["adversarial"], kw["use_prediction"],
                     kw["ranking_weight"] > 0) for name, kw in ABLATIONS.items()}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from aalu_sk.selection import entropy, k_center_greedy, nearest_distances, top_k
+from aalu_sk.strategies.selection import entropy, k_center_greedy, nearest_distances, top_k
 
 
 def test_top_k_returns_largest_first():

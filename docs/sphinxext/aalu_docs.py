@@ -439,7 +439,7 @@ def cli_help_rst(commands=((), ("run",), ("demo",), ("report",))):
 # -- API page of the runner modules -----------------------------------------------
 RUNNER_MODULES = (
     ("aalu_sk.experiment", "Experiments"),
-    ("aalu_sk.plotting", "Reports and plots"),
+    ("aalu_sk.experiment.plotting", "Reports and plots"),
     ("aalu_sk.cli", "Command line"),
 )
 

@@ -6,16 +6,16 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .._runtime import resolve_device, seed_from, seeded
+from ..features import task_outputs
+from ..modules import Assistant, FeatureVAE
+from ..validation import (check_nonnegative_numbers, check_positive_ints,
+                          check_samples)
 from ._batching import epoch_batches, steps_per_epoch
-from ._runtime import resolve_device, seed_from, seeded
 from .base import BaseQueryStrategy
-from .features import task_outputs
 from .losses import (assistant_adversarial_loss, ranking_loss,
                      representation_loss, vae_adversarial_loss)
-from .modules import Assistant, FeatureVAE
 from .selection import top_k
-from .validation import (check_nonnegative_numbers, check_positive_ints,
-                         check_samples)
 
 __all__ = ["AdversarialUncertaintySampler", "ABLATIONS"]
 

@@ -217,7 +217,7 @@ def load_dataset(name="digits", *, data_dir=None, download=False,
 
     Examples
     --------
-    >>> from aalu_sk.datasets import load_dataset
+    >>> from aalu_sk.experiment.datasets import load_dataset
     >>> ds = load_dataset("digits", random_state=0)
     >>> ds.X_train.shape, ds.X_train.dtype, ds.X_test.shape
     ((1347, 1, 8, 8), dtype('float32'), (450, 1, 8, 8))

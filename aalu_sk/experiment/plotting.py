@@ -6,7 +6,7 @@ with the keys ``strategy, seed, cycle, n_labeled, fraction, accuracy,
 train_seconds, query_seconds, n_selected``. Figures are drawn on
 matplotlib's Agg canvas without pyplot, so no global backend or figure
 state is touched, and every file is replaced with
-:func:`aalu_sk.checkpoint.atomic_write`.
+:func:`aalu_sk.experiment.checkpoint.atomic_write`.
 """
 
 import csv
@@ -56,7 +56,7 @@ def learning_curve_auc(fractions, accuracies):
 
     Examples
     --------
-    >>> from aalu_sk.plotting import learning_curve_auc
+    >>> from aalu_sk.experiment.plotting import learning_curve_auc
     >>> learning_curve_auc([0.1, 0.2, 0.4], [0.5, 0.7, 0.8])
     0.7
     """

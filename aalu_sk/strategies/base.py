@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
-from .validation import check_labels, check_n_instances, check_samples
+from ..validation import check_labels, check_n_instances, check_samples
 
 __all__ = ["BaseQueryStrategy", "modal_expects_scores"]
 

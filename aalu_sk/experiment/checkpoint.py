@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._runtime import resolve_device
+from .._runtime import resolve_device
 
 __all__ = ["ConfigMismatchError", "RESULT_FIELDS", "CHECKPOINT",
            "atomic_write", "remove_partial_writes", "dataset_fingerprint",
@@ -281,7 +281,7 @@ def open_checkpoint(out, config, dataset, sizes, fractions):
         If ``out`` holds results without a checkpoint, a checkpoint of
         another configuration or data, or an inconsistent checkpoint.
     """
-    from . import __version__  # informative only; lazy: no import cycle
+    from .. import __version__  # informative only; lazy: no import cycle
     path = out / CHECKPOINT
     fingerprint = dataset_fingerprint(dataset)
     identity = config_identity(config)

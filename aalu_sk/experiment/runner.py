@@ -8,12 +8,12 @@ test accuracy, and let the strategy pick the next samples of the pool.
 Resuming without stored RNG states
 ----------------------------------
 Every random choice is derived from the seed and the cycle number alone
-(:func:`~aalu_sk.checkpoint.derive_seed`): the initial labeled set from
+(:func:`~aalu_sk.experiment.checkpoint.derive_seed`): the initial labeled set from
 ``(seed, "initial")``, the task model of cycle ``k`` from
 ``(seed, "model", k)``, the strategy of cycle ``k`` from
 ``(seed, "query", k)``. A cycle is therefore a pure function of (seed,
 strategy, cycle, labeled set), and the checkpoint
-(:mod:`aalu_sk.checkpoint`) only has to store the labeled indices in query
+(:mod:`aalu_sk.experiment.checkpoint`) only has to store the labeled indices in query
 order and the rows so far. It is rewritten atomically after each cycle, so
 a kill loses at most the cycle in flight and a resumed run gives the
 results of an uninterrupted one (on the same machine and device).
@@ -30,64 +30,22 @@ from sklearn.base import clone
 from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
-from ._runtime import resolve_device
+from .._runtime import resolve_device
+from ..classifier import ImageClassifier
+from ..modules import TASK_MODULES
+from ..strategies.registry import STRATEGIES, make_strategy
 from .checkpoint import (RESULT_FIELDS, ConfigMismatchError, atomic_write,
                          check_split, dataset_fingerprint, derive_seed,
                          open_checkpoint, remove_partial_writes, result_rows,
                          save_checkpoint, start_run)
-from .classifier import ImageClassifier
 from .datasets import load_dataset
-from .modules import TASK_MODULES
 from .plotting import load_results, write_report
-from .sampler import ABLATIONS, AdversarialUncertaintySampler
-from .strategies import CoreSetSampler, EntropySampler, RandomSampler
-from .vaal import VAALSampler
 
-__all__ = ["ExperimentConfig", "ConfigMismatchError", "STRATEGIES",
-           "RESULT_FIELDS", "run_experiment", "load_results", "write_report",
-           "derive_seed", "check_split", "dataset_fingerprint",
-           "atomic_write"]
+__all__ = ["ExperimentConfig", "run_experiment"]
 
 # Files of an experiment folder, all written with atomic_write.
 _OUTPUTS = ("checkpoint.json", "results.csv", "config.json", "summary.md",
             "learning_curves.png", "query_time.png")
-
-
-# -- strategy registry --------------------------------------------------------
-def _aalu(**flags):
-    def factory(random_state, selector_epochs, device, selector_batch_size=128,
-                verbose=0, **_):
-        return AdversarialUncertaintySampler(
-            epochs=selector_epochs, batch_size=selector_batch_size,
-            device=device, random_state=random_state, verbose=verbose, **flags)
-    return factory
-
-
-def _vaal(random_state, selector_epochs, device, selector_batch_size=128,
-          vaal_channels=(128, 256, 512, 1024), verbose=0, **_):
-    return VAALSampler(channels=tuple(vaal_channels), epochs=selector_epochs,
-                       batch_size=selector_batch_size, device=device,
-                       random_state=random_state, verbose=verbose)
-
-
-#: Strategies by name: ``name -> factory(random_state, selector_epochs,
-#: device, **options)`` returning a query strategy; the options are
-#: ``selector_batch_size``, ``vaal_channels`` and ``verbose``. Add an entry
-#: to make a strategy of your own selectable by name.
-STRATEGIES = {
-    "aalu": _aalu(**ABLATIONS["AALU"]),
-    "advvae": _aalu(**ABLATIONS["advVAE"]),
-    "advvae_pred": _aalu(**ABLATIONS["advVAE+Prediction"]),
-    "losslearn": _aalu(**ABLATIONS["lossLearn"]),
-    "advvae_losslearn": _aalu(**ABLATIONS["advVAE+lossLearn"]),
-    "vaal": _vaal,
-    "coreset": lambda random_state, selector_epochs, device, **_:
-        CoreSetSampler(device=device, random_state=random_state),
-    "entropy": lambda random_state, selector_epochs, device, **_:
-        EntropySampler(random_state=random_state),
-    "random": lambda random_state, selector_epochs, device, **_:
-        RandomSampler(random_state=random_state),
-}
 
 
 @dataclass
@@ -97,7 +55,7 @@ class ExperimentConfig:
     Parameters
     ----------
     dataset : str, default="digits"
-        A name for :func:`aalu_sk.datasets.load_dataset` or an image folder.
+        A name for :func:`aalu_sk.experiment.datasets.load_dataset` or an image folder.
     strategies : tuple of str, default=("aalu", "vaal", "coreset", \
 "entropy", "random")
         Keys of :data:`STRATEGIES`.
@@ -296,8 +254,8 @@ def _run_cycle(config, dataset, template, name, seed, cycle, labeled, sizes,
     selected, query_seconds = np.zeros(0, dtype=np.int64), 0.0
     if cycle + 1 < len(sizes):
         n_query = sizes[cycle + 1] - sizes[cycle]
-        strategy = STRATEGIES[name](
-            derive_seed(seed, "query", cycle), config.selector_epochs,
+        strategy = make_strategy(
+            name, derive_seed(seed, "query", cycle), config.selector_epochs,
             config.device, selector_batch_size=config.selector_batch_size,
             vaal_channels=config.vaal_channels, verbose=int(progress))
         start = time.perf_counter()

@@ -7,14 +7,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .._runtime import resolve_device, seed_from, seeded
+from ..modules import Assistant, ConvVAE
+from ..validation import (check_images, check_nonnegative_numbers,
+                          check_positive_ints, image_shape, to_tensor)
 from ._batching import epoch_batches, steps_per_epoch
-from ._runtime import resolve_device, seed_from, seeded
 from .base import BaseQueryStrategy
 from .losses import discriminator_loss, representation_loss
-from .modules import Assistant, ConvVAE
 from .selection import top_k
-from .validation import (check_images, check_nonnegative_numbers,
-                         check_positive_ints, image_shape, to_tensor)
 
 __all__ = ["VAALSampler"]
 

@@ -1,0 +1,26 @@
+"""Query strategies: AALU and the baselines it is compared with.
+
+One family per module:
+
+- :mod:`~aalu_sk.strategies.base`: the shared shell and the modAL adapter;
+- :mod:`~aalu_sk.strategies.selection`: pure functions, scores in, indices out;
+- :mod:`~aalu_sk.strategies.aalu` (with :mod:`~aalu_sk.strategies.losses`):
+  :class:`AdversarialUncertaintySampler`;
+- :mod:`~aalu_sk.strategies.vaal`: :class:`VAALSampler`;
+- :mod:`~aalu_sk.strategies.uncertainty`: :class:`EntropySampler`;
+- :mod:`~aalu_sk.strategies.geometry`: :class:`CoreSetSampler`;
+- :mod:`~aalu_sk.strategies.random`: :class:`RandomSampler`;
+- :mod:`~aalu_sk.strategies.registry`: every strategy by name.
+"""
+
+from .aalu import ABLATIONS, AdversarialUncertaintySampler
+from .base import BaseQueryStrategy
+from .geometry import CoreSetSampler
+from .random import RandomSampler
+from .registry import STRATEGIES, make_strategy
+from .uncertainty import EntropySampler
+from .vaal import VAALSampler
+
+__all__ = ["AdversarialUncertaintySampler", "ABLATIONS", "BaseQueryStrategy",
+           "CoreSetSampler", "EntropySampler", "RandomSampler", "VAALSampler",
+           "STRATEGIES", "make_strategy"]

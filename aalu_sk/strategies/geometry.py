@@ -1,0 +1,72 @@
+"""Geometric strategies: cover the pool in the task model's feature space."""
+
+import torch
+
+from .._runtime import resolve_device
+from ..features import task_outputs
+from ..validation import check_positive_ints
+from .base import BaseQueryStrategy
+from .selection import k_center_greedy
+
+__all__ = ["CoreSetSampler"]
+
+
+class CoreSetSampler(BaseQueryStrategy):
+    """Core-set sampling: k-center greedy on task-model features.
+
+    Sener & Savarese (ICLR 2018). The labeled samples are the initial
+    centers; each pick is the pool sample farthest from all centers so
+    far. Memory grows with the pool size, never with its square.
+
+    Parameters
+    ----------
+    batch_size : int, default=4096
+        Rows per block of distance computations.
+    device : str, default="auto"
+        Where distances are computed.
+    random_state : int, RandomState instance or None, default=None
+        Breaks ties (and picks the first center when nothing is labeled).
+
+    Attributes
+    ----------
+    scores_ : ndarray of shape (n_pool,)
+        Distance of each pool sample to its nearest labeled sample, before
+        the query. Picks are greedy, so they are not simply the largest.
+
+    References
+    ----------
+    O. Sener and S. Savarese, "Active Learning for Convolutional Neural
+    Networks: A Core-Set Approach", ICLR 2018.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> from aalu_sk import CoreSetSampler
+    >>> X = np.array([[0.0, 0.0], [0.1, 0.0]]); y = [0, 1]
+    >>> clf = KNeighborsClassifier(n_neighbors=1).fit(X, y)
+    >>> pool = np.array([[0.0, 0.1], [9.0, 9.0], [9.1, 9.0]])
+    >>> CoreSetSampler(random_state=0).query(X, y, pool, clf, n_instances=1)
+    array([2])
+    """
+
+    needs_labeled = False
+
+    def __init__(self, batch_size=4096, device="auto", random_state=None):
+        self.batch_size = batch_size
+        self.device = device
+        self.random_state = random_state
+
+    def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
+                rng):
+        check_positive_ints(self, ("batch_size",))
+        device = resolve_device(self.device)
+        pool = torch.as_tensor(task_outputs(estimator, X_pool).features,
+                               device=device)
+        if X_labeled.shape[0]:
+            labeled = torch.as_tensor(
+                task_outputs(estimator, X_labeled).features, device=device)
+        else:
+            labeled = pool[:0]
+        return k_center_greedy(pool, labeled, n_instances, random_state=rng,
+                               batch_size=self.batch_size)

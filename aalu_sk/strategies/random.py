@@ -1,0 +1,39 @@
+"""Uniform random sampling, the reference every strategy must beat."""
+
+from .base import BaseQueryStrategy
+from .selection import top_k
+
+__all__ = ["RandomSampler"]
+
+
+class RandomSampler(BaseQueryStrategy):
+    """Uniform random sampling, the paper's reference baseline.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None, default=None
+
+    Attributes
+    ----------
+    scores_ : ndarray of shape (n_pool,)
+        The uniform random numbers the pool was ranked by.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from aalu_sk import RandomSampler
+    >>> pool = np.zeros((10, 3))
+    >>> RandomSampler(random_state=0).query(None, None, pool, n_instances=3)
+    array([2, 8, 4])
+    """
+
+    needs_labeled = False
+    needs_estimator = False
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
+                rng):
+        scores = rng.random_sample(X_pool.shape[0])
+        return top_k(scores, n_instances, rng), scores
