@@ -454,8 +454,10 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
                     p = torch.as_tensor(np.asarray(
                         proba[s:s + batch_size], dtype=np.float32),
                         device=device) if self.use_prediction else None
+                    # float64: a float32 sigmoid ties confident scores at 1
                     scores[s:s + batch_size] = torch.sigmoid(
-                        assistant(self._assistant_input(mu, p))).cpu().numpy()
+                        assistant(self._assistant_input(mu, p)).double()
+                    ).cpu().numpy()
         finally:  # the fitted networks live on the CPU between calls
             self.vae_, self.assistant_ = vae.cpu(), assistant.cpu()
         return scores

@@ -197,7 +197,8 @@ class VAALSampler(BaseQueryStrategy):
         with torch.no_grad():
             for s in range(0, X_u.shape[0], batch_size):
                 mu = vae(to_tensor(X_u[s:s + batch_size], device))[2]
-                scores.append(torch.sigmoid(disc(mu)).cpu())
+                # float64: a float32 sigmoid ties confident outputs at 1
+                scores.append(torch.sigmoid(disc(mu).double()).cpu())
                 latent.append(mu.cpu())
         return (torch.cat(scores).numpy().astype(np.float64),
                 torch.cat(latent).numpy())
