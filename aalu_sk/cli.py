@@ -8,6 +8,7 @@ Examples
         --seeds 0 1 2 --initial 0.10 --step 0.05 --final 0.40 --out runs/mnist
     aalu-sk demo                 # digits, five strategies, a few minutes
     aalu-sk report runs/mnist    # re-render summary.md and the plots
+    aalu-sk label photos --classes cat,dog   # label a folder in the browser
 """
 
 import argparse
@@ -20,7 +21,7 @@ from .experiment import (STRATEGIES, ConfigMismatchError, ExperimentConfig,
                          load_dataset, run_experiment, write_report)
 from .modules import TASK_MODULES
 
-__all__ = ["main", "build_parser", "DEMO_CONFIG"]
+__all__ = ["main", "build_parser", "DEMO_CONFIG", "LABEL_DEMO_DIR"]
 
 #: The configuration of ``aalu-sk demo``: the embedded digits, five
 #: strategies, two seeds, 10% -> 40% of the 1347 training images.
@@ -199,7 +200,85 @@ def build_parser():
     report.add_argument("--quiet", action="store_true",
                         help="do not print the tables")
     report.set_defaults(func=_report)
+    _add_label_arguments(commands)
     return parser
+
+
+#: Where ``aalu-sk label --demo`` writes its digits and store.
+LABEL_DEMO_DIR = Path("runs") / "label-demo"
+
+
+def _class_list(text):
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"give class names separated by commas, such as cat,dog; got "
+            f"{text!r}")
+    return names
+
+
+def _port(text):
+    value = _number(int, text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be in 0..65535 (0 picks a "
+                                         f"free port); got {value}")
+    return value
+
+
+def _add_label_arguments(commands):
+    label = commands.add_parser(
+        "label", help="label a folder of images in your browser",
+        description="Index IMAGE_DIR (PNG, JPEG, BMP, WebP, recursively), "
+                    "start a local labeling app and print its URL with an "
+                    "access token. A model retrains after each batch and "
+                    "the strategy picks the next one. Labels live in a "
+                    "SQLite store; running the same command again resumes.")
+    label.add_argument("image_dir", nargs="?", metavar="IMAGE_DIR",
+                       help="folder of images (not needed with --demo)")
+    label.add_argument("--classes", type=_class_list, default=None,
+                       metavar="A,B,...",
+                       help="class names, comma-separated; new names are "
+                            "added to a resumed store's classes")
+    label.add_argument("--store", default=None, metavar="FILE",
+                       help="SQLite store (default: "
+                            "$XDG_DATA_HOME/aalu_sk/labeling/<folder>-<hash>"
+                            ".sqlite, ~/.local/share when XDG_DATA_HOME is "
+                            "unset; never inside IMAGE_DIR)")
+    label.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: %(default)s; "
+                            "0.0.0.0 exposes the app to your network)")
+    label.add_argument("--port", type=_port, default=8765,
+                       help="port (default: %(default)s; 0 picks a free one)")
+    label.add_argument("--batch-size", type=_positive_int, default=20,
+                       help="images per batch (default: %(default)s)")
+    label.add_argument("--strategy", choices=sorted(STRATEGIES),
+                       default="aalu", metavar="NAME",
+                       help=f"query strategy, of {','.join(STRATEGIES)} "
+                            f"(default: %(default)s)")
+    label.add_argument("--model", choices=sorted(TASK_MODULES),
+                       default="small_cnn",
+                       help="task model (default: %(default)s)")
+    label.add_argument("--image-size", type=_positive_int, default=32,
+                       help="side images are resized to for the model "
+                            "(default: %(default)s)")
+    label.add_argument("--epochs", type=_positive_int, default=None,
+                       help="task-model epochs per cycle (default: about "
+                            "150 optimiser steps)")
+    label.add_argument("--selector-epochs", type=_positive_int, default=20,
+                       help="AALU and VAAL epochs (default: %(default)s)")
+    label.add_argument("--device", type=_device, default="auto",
+                       help="auto, cpu, cuda or cuda:N (default: auto)")
+    label.add_argument("--seed", type=_seed, default=0,
+                       help="seeds the cold start, models and strategy "
+                            "(default: %(default)s)")
+    label.add_argument("--no-browser", action="store_true",
+                       help="do not open a browser")
+    label.add_argument("--demo", action="store_true",
+                       help=f"write scikit-learn's digits as PNG files to "
+                            f"{LABEL_DEMO_DIR / 'digits'} (once) and label "
+                            f"them with classes 0-9; the store is "
+                            f"{LABEL_DEMO_DIR / 'labels.sqlite'}")
+    label.set_defaults(func=_label)
 
 
 def _error(command, option, message):
@@ -290,6 +369,70 @@ def _report(args):
         _show(args.dir, args.quiet, render=True)
     except FileNotFoundError as exc:
         raise _error("report", "DIR", exc) from None
+    return 0
+
+
+def _label(args):
+    import logging
+
+    try:
+        from .labeling import LabelingProject, StoreError, write_digits_folder
+        from .labeling.server import (PUBLIC_HOST_WARNING, app_url, bind,
+                                      serve)
+        import fastapi  # noqa: F401  (the web stack: the `label` extra)
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise _error("label", None, f"the labeling app needs the `label` "
+                                    f"extra: pip install 'aalu_sk[label]' "
+                                    f"({exc})") from None
+    log = logging.getLogger("aalu_sk.labeling")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("aalu-sk label: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+    image_dir, classes, store = args.image_dir, args.classes, args.store
+    if args.demo:
+        image_dir = image_dir or str(LABEL_DEMO_DIR / "digits")
+        write_digits_folder(image_dir)
+        classes = classes or [str(d) for d in range(10)]
+        store = store or str(LABEL_DEMO_DIR / "labels.sqlite")
+    if image_dir is None:
+        raise _error("label", "IMAGE_DIR", "give the folder of images to "
+                                           "label (or --demo)")
+    try:
+        project = LabelingProject(
+            image_dir, classes or (), store=store, strategy=args.strategy,
+            batch_size=args.batch_size, model=args.model,
+            image_size=args.image_size, epochs=args.epochs,
+            selector_epochs=args.selector_epochs, device=args.device,
+            random_state=args.seed)
+    except (ValueError, StoreError) as exc:
+        option = "IMAGE_DIR" if "image_dir" in str(exc) else (
+            "--classes" if "classes" in str(exc) else "--store")
+        raise _error("label", option, exc) from None
+    if not project.classes:
+        raise _error("label", "--classes", "give at least one class, e.g. "
+                                           "--classes cat,dog")
+    if not project.items:
+        log.warning("%s holds no readable image (%d unreadable); the page "
+                    "will be empty", image_dir, len(project.unreadable))
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        raise _error("label", "--port", f"cannot listen on {args.host}:"
+                                        f"{args.port} ({exc.strerror or exc})"
+                                        f"; pick another port, or --port 0 "
+                                        f"for a free one") from None
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(PUBLIC_HOST_WARNING.format(host=args.host), file=sys.stderr)
+    print(f"aalu-sk label: open {app_url(sock, project.store.token)}",
+          flush=True)
+    log.info("store: %s", project.store.path)
+    try:
+        serve(project, sock, open_browser=not args.no_browser)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

@@ -1,0 +1,589 @@
+"""The labeling loop: a folder, a store, a model and a strategy.
+
+:class:`LabelingProject` is what the web app drives and what a notebook
+uses directly. One *cycle* trains a fresh
+:class:`~aalu_sk.ImageClassifier` on every label so far and lets the
+strategy choose the next batch from the images nobody answered yet (the
+first cycle, with no label, picks for coverage: :mod:`.coverage`).
+
+Timing, as the app uses it: the next batch is chosen when every item of
+the current batch is answered (labeled or skipped), by a background
+thread (:meth:`LabelingProject.request_batch`), so each batch comes from
+a model trained on all labels up to the end of the previous one.
+Answering never waits for that thread: labels are committed to the store
+at once. Whatever arrives while the model trains (an undo, a second
+client, an import) is kept and used by the next retrain; items answered
+meanwhile are left out of the new batch, whose order is the strategy's.
+"""
+
+import hashlib
+import logging
+import os
+import threading
+import time
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+from skorch.callbacks import Callback
+
+from ..classifier import ImageClassifier
+from ..experiment.checkpoint import atomic_write, derive_seed
+from ..modules import TASK_MODULES
+from ..stopping import prediction_agreement, stop_set_indices, stopping_point
+from ..strategies.registry import STRATEGIES, make_strategy
+from ..validation import check_positive_ints
+from . import exchange
+from .coverage import coarse_features, coverage_batch
+from .images import index_folder
+from .store import LabelStore, StoreError
+
+__all__ = ["LabelingProject", "default_store_path", "check_class_names"]
+
+logger = logging.getLogger("aalu_sk.labeling")
+
+
+def default_store_path(image_dir):
+    """Where ``aalu-sk label IMAGE_DIR`` keeps its store by default.
+
+    ``$XDG_DATA_HOME/aalu_sk/labeling/<folder name>-<hash>.sqlite``
+    (``XDG_DATA_HOME`` defaults to ``~/.local/share``), the hash being of
+    the folder's absolute path: one store per folder, never inside it.
+    """
+    folder = Path(image_dir).resolve()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
+    return Path(base) / "aalu_sk" / "labeling" / \
+        f"{folder.name or 'root'}-{digest}.sqlite"
+
+
+def check_class_names(names, name="classes"):
+    """Stripped class names; ValueError for empty, repeated or control chars."""
+    if isinstance(names, str):
+        names = [names]
+    out = []
+    for value in names:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{name}: every class name must be non-empty "
+                             f"text; got {value!r}.")
+        value = value.strip()
+        if len(value) > 100 or any(unicodedata.category(c)[0] == "C"
+                                   for c in value):
+            raise ValueError(f"{name}: {value!r} is not allowed; use at "
+                             f"most 100 printable characters.")
+        if value in out:
+            raise ValueError(f"{name}: {value!r} is given twice.")
+        out.append(value)
+    return out
+
+
+class _EpochProgress(Callback):
+    """Report the task model's epochs to the project's progress."""
+
+    def __init__(self, report):
+        self.report = report
+
+    def on_epoch_end(self, net, **kwargs):
+        self.report(epoch=len(net.history), epochs=net.max_epochs)
+
+
+class LabelingProject:
+    """Label a folder of images with a model choosing what to label next.
+
+    Opening a project indexes the folder (recursively: PNG, JPEG, BMP,
+    WebP) and opens or creates its store; reopening the same store resumes
+    exactly where it stopped. Unreadable files are listed
+    (:attr:`unreadable`), byte-identical files are one item.
+
+    Parameters
+    ----------
+    image_dir : str or path-like
+        The folder of images. Nothing is written into it.
+    classes : sequence of str, default=()
+        Class names; new ones are appended to those in the store.
+    store : str, path-like or None, default=None
+        The SQLite file; None uses :func:`default_store_path`.
+    strategy : str, default="aalu"
+        A key of :data:`aalu_sk.strategies.registry.STRATEGIES`.
+    batch_size : int, default=20
+        Images per batch.
+    model : str, default="small_cnn"
+        Task module (:data:`aalu_sk.modules.TASK_MODULES`); the small CNN
+        retrains in seconds on a CPU for a few hundred labels.
+    image_size : int, default=32
+        Images are resized to ``image_size`` x ``image_size`` for the model.
+    epochs : int or None, default=None
+        Task-model epochs per cycle. None gives about 150 optimiser steps
+        (batches of 32), between 10 and 100 epochs: small labeled sets
+        need many epochs to be fitted at all, large ones fewer.
+    selector_epochs : int, default=20
+        Training epochs of the AALU and VAAL selectors.
+    stop_set_size : int, default=500
+        Images in the stopping criterion's fixed stop set.
+    stop_threshold : float, default=0.99
+    stop_window : int, default=3
+        Stop when the last ``stop_window`` agreements (Cohen's kappa of
+        consecutive models on the stop set) reach ``stop_threshold``.
+    device : str, default="auto"
+    random_state : int, default=0
+        Seeds the cold start, the stop set, the models and the strategy.
+
+    Attributes
+    ----------
+    items : list of str
+        Ids of the readable, distinct images.
+    paths : list of str
+        Their paths relative to ``image_dir``.
+    unreadable : list of (str, str)
+        Path and reason of each file that did not decode.
+    index_seconds : float
+        Time the index took.
+
+    Examples
+    --------
+    >>> from aalu_sk.labeling import LabelingProject      # doctest: +SKIP
+    >>> project = LabelingProject("photos", ["cat", "dog"],
+    ...                           store="photos.sqlite")
+    >>> for item in project.next_batch():
+    ...     project.label(item["id"], "cat")
+    >>> project.export("labels.csv")
+    """
+
+    def __init__(self, image_dir, classes=(), store=None, *, strategy="aalu",
+                 batch_size=20, model="small_cnn", image_size=32, epochs=None,
+                 selector_epochs=20, stop_set_size=500, stop_threshold=0.99,
+                 stop_window=3, device="auto", random_state=0):
+        self.image_dir = Path(image_dir)
+        if not self.image_dir.is_dir():
+            raise ValueError(f"image_dir={str(image_dir)!r} is not a folder.")
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy={strategy!r} is unknown; choose from "
+                             f"{sorted(STRATEGIES)}.")
+        if model not in TASK_MODULES:
+            raise ValueError(f"model={model!r} is unknown; choose from "
+                             f"{sorted(TASK_MODULES)}.")
+        self.strategy, self.model, self.device = strategy, model, device
+        self.batch_size, self.image_size, self.epochs = \
+            batch_size, image_size, epochs
+        self.selector_epochs, self.stop_set_size = \
+            selector_epochs, stop_set_size
+        self.stop_threshold, self.stop_window = stop_threshold, stop_window
+        self.random_state = random_state
+        check_positive_ints(self, ("batch_size", "image_size",
+                                   "selector_epochs", "stop_set_size",
+                                   "stop_window"))
+        if epochs is not None:
+            check_positive_ints(self, ("epochs",))
+        stopping_point([], stop_threshold, stop_window)  # checks both
+        self.store = LabelStore(store or default_store_path(image_dir))
+        folder = str(self.image_dir.resolve())
+        saved = self.store.get_meta("image_dir")
+        if saved is not None and saved != folder:
+            raise StoreError(
+                f"The store {self.store.path} belongs to the folder {saved}, "
+                f"not {folder}; pass that folder, or another store.")
+        self.store.set_meta("image_dir", folder)
+        self.store.add_class(*check_class_names(classes))
+        self._cycle_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._worker = None
+        self.progress = {"running": False, "stage": "idle", "epoch": 0,
+                         "epochs": 0, "error": None}
+        self._index()
+
+    # -- the folder ------------------------------------------------------------
+    def _index(self):
+        index = index_folder(self.image_dir, size=self.image_size)
+        self.store.replace_images(index.rows)
+        self.items, self.paths, self.X_ = index.items, index.paths, index.X
+        self._position = {item: k for k, item in enumerate(self.items)}
+        self.unreadable = index.unreadable
+        self.duplicates = index.duplicates
+        self.index_seconds = index.seconds
+        logger.info("indexed %d images (%d unreadable, %d duplicates) in "
+                    "%.2fs", len(self.items), len(self.unreadable),
+                    len(self.duplicates), index.seconds)
+
+    @property
+    def classes(self):
+        """Class names, in the order they were added."""
+        return self.store.classes()
+
+    def add_class(self, name):
+        """Add a class (the next retrain has one more output)."""
+        return self.store.add_class(*check_class_names(name, "name"))
+
+    # -- answers ---------------------------------------------------------------
+    def _check_item(self, item):
+        if not isinstance(item, str) or item not in self._position:
+            raise ValueError(f"unknown id {item!r}: not an image of this "
+                             f"project (ids come from next_batch()).")
+
+    def label(self, item, value, who="", source="python"):
+        """Store ``value`` as the label of ``item``; return the event's seq.
+
+        Raises
+        ------
+        ValueError
+            Naming the id or class that is unknown.
+        """
+        self._check_item(item)
+        classes = self.classes
+        if value not in classes:
+            raise ValueError(f"unknown class {value!r}; the classes are "
+                             f"{classes} (add one with add_class).")
+        return self.store.add_event(item, "label", value, who, source)
+
+    def skip(self, item, who="", source="python"):
+        """Leave ``item`` out of this and later batches (undo re-opens it)."""
+        self._check_item(item)
+        return self.store.add_event(item, "skip", None, who, source)
+
+    def undo(self, item, who="", source="python"):
+        """Make ``item`` unlabeled again (its history keeps every event)."""
+        self._check_item(item)
+        return self.store.add_event(item, "undo", None, who, source)
+
+    def history(self, item):
+        """Every event of ``item``, oldest first."""
+        self._check_item(item)
+        return self.store.history(item)
+
+    # -- batches ---------------------------------------------------------------
+    def _open(self, states):
+        """Batch rows whose item is unanswered, oldest cycle first."""
+        rows = {}
+        for row in self.store.batch_items():
+            if row["item"] in self._position and \
+                    states.get(row["item"], ("undo",))[0] == "undo":
+                rows.pop(row["item"], None)
+                rows[row["item"]] = row
+        return list(rows.values())
+
+    def current_batch(self):
+        """The unanswered items of the batches so far (no side effect).
+
+        Returns
+        -------
+        items : list of dict
+            ``id``, ``path`` and ``prediction`` (the class the model of
+            that cycle guessed, None in the cold start).
+        """
+        return [{"id": r["item"], "path": self.paths[self._position[r["item"]]],
+                 "prediction": r["prediction"], "cycle": r["cycle"]}
+                for r in self._open(self.store.states())]
+
+    def next_batch(self):
+        """The current batch; when it is all answered, run a cycle first.
+
+        Returns an empty list when every image is answered.
+        """
+        batch = self.current_batch()
+        if not batch:
+            self.retrain()
+            batch = self.current_batch()
+        return batch
+
+    def _pool(self, states):
+        open_items = {r["item"] for r in self._open(states)}
+        return np.asarray([k for k, item in enumerate(self.items)
+                           if states.get(item, ("undo",))[0] == "undo"
+                           and item not in open_items], dtype=np.int64)
+
+    def request_batch(self):
+        """Start a background cycle if the batch is answered; never blocks.
+
+        Returns
+        -------
+        started : bool
+        """
+        with self._state_lock:
+            if self._worker is not None and self._worker.is_alive():
+                return False
+            states = self.store.states()
+            if self._open(states) or not self._pool(states).size:
+                return False
+            self._worker = threading.Thread(target=self._work, daemon=True,
+                                            name="aalu-sk-labeling-cycle")
+            self.progress.update(running=True, stage="starting", error=None)
+            self._worker.start()
+            return True
+
+    def _work(self):
+        try:
+            self.retrain()
+        except Exception as exc:  # shown on the page; the app keeps serving
+            logger.exception("the labeling cycle failed")
+            self.progress.update(error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self.progress.update(running=False, stage="idle")
+
+    def _report(self, **fields):
+        self.progress.update(**fields)
+
+    # -- one cycle -------------------------------------------------------------
+    def retrain(self):
+        """Train on every label, choose the next batch, record the cycle.
+
+        Returns
+        -------
+        cycle : dict or None
+            The cycle recorded (None when no image is left to ask about).
+        """
+        with self._cycle_lock:
+            return self._cycle()
+
+    def _cycle(self):
+        store, rs = self.store, self.random_state
+        seq = store.last_seq()
+        states = store.states(seq)
+        pool = self._pool(states)
+        n = min(self.batch_size, pool.size)
+        if n == 0:
+            return None
+        number = len(store.cycles())
+        classes = store.classes()
+        labeled = [(self._position[i], classes.index(v))
+                   for i, (a, v) in states.items()
+                   if a == "label" and i in self._position and v in classes]
+        stop = self._stop_positions()
+        cycle = {"cycle": number, "strategy": "coverage", "status": "done",
+                 "label_seq": seq, "n_labeled": len(labeled),
+                 "n_classes": len(classes), "train_seconds": 0.0,
+                 "query_seconds": 0.0, "message": None, "metrics": {}}
+        predictions = scores = None
+        if labeled:
+            idx, y = map(np.asarray, zip(*labeled))
+            net, cycle["train_seconds"] = self._train(
+                idx, y, len(classes), derive_seed(rs, "model", number))
+            self._report(stage=f"choosing the next batch ({self.strategy})")
+            start = time.perf_counter()
+            try:
+                strategy = make_strategy(
+                    self.strategy, derive_seed(rs, "query", number),
+                    self.selector_epochs, self.device)
+                picked = np.asarray(strategy.query(
+                    self.X_[idx], y, self.X_[pool], net, n), dtype=np.int64)
+                scores = np.asarray(strategy.scores_, np.float64)[picked]
+                cycle["strategy"] = self.strategy
+            except Exception as exc:  # e.g. too few labels for the strategy
+                cycle["message"] = (f"{self.strategy} failed ({exc}); this "
+                                    f"batch was chosen for coverage")
+                logger.warning("cycle %d: %s", number, cycle["message"])
+                picked = None
+            cycle["query_seconds"] = time.perf_counter() - start
+            names = np.asarray(classes, dtype=object)
+            if picked is not None:
+                predictions = names[net.predict(self.X_[pool[picked]])]
+            stop_pred = names[net.predict(self.X_[stop])].tolist()
+            cycle["metrics"]["stop_predictions"] = stop_pred
+            cycle["metrics"]["agreement"] = self._agreement(stop_pred)
+        else:
+            picked = None
+        if picked is None:
+            self._report(stage="choosing a batch that covers the folder")
+            picked = coverage_batch(coarse_features(self.X_[pool]), n,
+                                    derive_seed(rs, "initial", number))
+        counts = {c: 0 for c in classes}
+        for _, v in labeled:
+            counts[classes[v]] += 1
+        cycle["metrics"]["class_counts"] = counts
+        batch = [{"item": self.items[pool[p]],
+                  "prediction": None if predictions is None
+                  else str(predictions[k]),
+                  "score": None if scores is None else float(scores[k])}
+                 for k, p in enumerate(picked)]
+        written = store.add_cycle(cycle, batch, drop_labeled_after=seq)
+        logger.info("cycle %d: %s chose %d images (%d labels; train %.1fs, "
+                    "query %.1fs)", number, cycle["strategy"], len(written),
+                    len(labeled), cycle["train_seconds"],
+                    cycle["query_seconds"])
+        return dict(cycle, items=written)
+
+    def _train(self, idx, y, n_classes, seed):
+        epochs = self.epochs or int(np.clip(np.ceil(150 / np.ceil(
+            idx.size / 32)), 10, 100))
+        self._report(stage="training the model", epoch=0, epochs=epochs)
+        net = ImageClassifier(
+            self.model, num_classes=n_classes, max_epochs=epochs,
+            batch_size=32, random_state=seed, device=self.device,
+            callbacks=[("progress", _EpochProgress(self._report))])
+        start = time.perf_counter()
+        net.fit(self.X_[idx], y)
+        return net, time.perf_counter() - start
+
+    def _stop_positions(self):
+        chosen = self.store.stop_set()
+        if not chosen:
+            picked = stop_set_indices(len(self.items), self.stop_set_size,
+                                      derive_seed(self.random_state, "stop"))
+            self.store.set_stop_set([self.items[k] for k in picked])
+            chosen = self.store.stop_set()
+        return np.asarray([self._position[i] for i in chosen
+                           if i in self._position], dtype=np.int64)
+
+    def _agreement(self, stop_pred):
+        for row in reversed(self.store.cycles()):
+            previous = row["metrics"].get("stop_predictions")
+            if previous is not None:
+                if len(previous) != len(stop_pred) or not stop_pred:
+                    return None
+                return prediction_agreement(previous, stop_pred)
+        return None
+
+    # -- what the page shows -----------------------------------------------------
+    def learning_curve(self):
+        """How good each model's guesses were on the batch it chose.
+
+        Each model predicts the batch it picks before anyone labels it;
+        once labeled, its accuracy on those images is measured on data it
+        never saw (hard cases by construction, so it understates the
+        accuracy on the whole folder).
+
+        Returns
+        -------
+        curve : list of dict
+            Per cycle with a model: ``cycle``, ``n_labeled`` (its training
+            labels), ``n_checked``, ``batch_accuracy`` (None until one of
+            its batch is labeled), ``agreement`` (stop-set kappa with the
+            previous model, or None).
+        """
+        labels = self.store.labels()
+        hits = {}
+        for row in self.store.batch_items():
+            if row["prediction"] is not None and row["item"] in labels:
+                ok, total = hits.get(row["cycle"], (0, 0))
+                hits[row["cycle"]] = (ok + (row["prediction"] ==
+                                            labels[row["item"]]), total + 1)
+        curve = []
+        for c in self.store.cycles():
+            if "stop_predictions" not in c["metrics"]:
+                continue
+            ok, total = hits.get(c["cycle"], (0, 0))
+            curve.append({"cycle": c["cycle"], "n_labeled": c["n_labeled"],
+                          "n_checked": total,
+                          "batch_accuracy": ok / total if total else None,
+                          "agreement": c["metrics"].get("agreement")})
+        return curve
+
+    def stopping(self):
+        """The stopping signal: agreements so far and whether to stop."""
+        agreements = [c["metrics"].get("agreement")
+                      for c in self.store.cycles()
+                      if "stop_predictions" in c["metrics"]]
+        recent = agreements[-self.stop_window:]
+        return {"agreements": agreements, "threshold": self.stop_threshold,
+                "window": self.stop_window,
+                "stop_set_size": len(self.store.stop_set()),
+                "stopped_at": stopping_point(agreements, self.stop_threshold,
+                                             self.stop_window),
+                "should_stop": len(recent) == self.stop_window and
+                stopping_point(recent, self.stop_threshold,
+                               self.stop_window) is not None}
+
+    def status(self):
+        """Counts, progress, curve and stopping signal, JSON-ready."""
+        states = self.store.states()
+        classes = self.classes
+        counts = {c: 0 for c in classes}
+        n_skipped = 0
+        for item, (action, value) in states.items():
+            if item in self._position:
+                if action == "label" and value in counts:
+                    counts[value] += 1
+                n_skipped += action == "skip"
+        cycles = self.store.cycles()
+        return {"cycle": cycles[-1]["cycle"] if cycles else None,
+                "classes": classes, "class_counts": counts,
+                "n_items": len(self.items),
+                "n_labeled": sum(counts.values()), "n_skipped": n_skipped,
+                "n_open": len(self._open(states)),
+                "n_pool": int(self._pool(states).size),
+                "unreadable": [{"path": p, "error": e}
+                               for p, e in self.unreadable[:100]],
+                "n_unreadable": len(self.unreadable),
+                "n_duplicates": len(self.duplicates),
+                "strategy": self.strategy, "batch_size": self.batch_size,
+                "last_message": cycles[-1]["message"] if cycles else None,
+                "progress": dict(self.progress),
+                "curve": self.learning_curve(), "stopping": self.stopping()}
+
+    # -- exchange ----------------------------------------------------------------
+    def export(self, path=None, format="csv"):
+        """Write (or return) the labels as CSV or Label Studio JSON.
+
+        Parameters
+        ----------
+        path : str, path-like or None, default=None
+            Written atomically; None returns the text instead.
+        format : {"csv", "labelstudio"}, default="csv"
+
+        Returns
+        -------
+        text_or_path : str or pathlib.Path
+        """
+        if format not in exchange.EXPORT_FORMATS:
+            raise ValueError(f"format={format!r} is unknown; use one of "
+                             f"{list(exchange.EXPORT_FORMATS)}.")
+        images = [r for r in self.store.images() if r["item"] in
+                  self._position]
+        if format == "csv":
+            text = exchange.to_csv(images, self.store.labels())
+        else:
+            latest = {}
+            for item, label in self.store.labels().items():
+                event = self.store.history(item)[-1]
+                latest[item] = {"label": label, "who": event["who"],
+                                "at": event["at"]}
+            text = exchange.to_labelstudio(images, latest)
+        if path is None:
+            return text
+        atomic_write(path, text)
+        return Path(path)
+
+    def import_labels(self, csv_path, who="import", add_classes=False,
+                      missing="error"):
+        """Load ``path,label`` rows (e.g. an earlier export) as labels.
+
+        Parameters
+        ----------
+        csv_path : str or path-like
+        who : str, default="import"
+        add_classes : bool, default=False
+            Add unknown classes instead of refusing them.
+        missing : {"error", "skip"}, default="error"
+            What to do with paths that are not readable images of the
+            folder.
+
+        Returns
+        -------
+        summary : dict
+            ``imported`` (new label events), ``unchanged`` and ``missing``
+            (the paths skipped).
+        """
+        if missing not in ("error", "skip"):
+            raise ValueError(f"missing={missing!r}: use 'error' or 'skip'.")
+        pairs = exchange.read_label_csv(csv_path)
+        by_path = {r["path"]: r["item"] for r in self.store.images()
+                   if r["item"] in self._position}
+        unknown_paths = [p for p, _ in pairs if p not in by_path]
+        if unknown_paths and missing == "error":
+            raise ValueError(
+                f"{csv_path}: {len(unknown_paths)} paths are not readable "
+                f"images of {self.image_dir}, e.g. {unknown_paths[:3]}; pass "
+                f"missing='skip' to ignore them.")
+        wanted = {by_path[p]: v for p, v in pairs if p in by_path}
+        new = sorted(set(wanted.values()) - set(self.classes))
+        if new and not add_classes:
+            raise ValueError(f"{csv_path}: unknown classes {new}; the "
+                             f"classes are {self.classes} (pass "
+                             f"add_classes=True to add them).")
+        if new:
+            self.store.add_class(*check_class_names(new, "labels"))
+        current = self.store.labels()
+        events = [(i, "label", v, who) for i, v in wanted.items()
+                  if current.get(i) != v]
+        self.store.add_events(events, source="import")
+        return {"imported": len(events),
+                "unchanged": len(wanted) - len(events),
+                "missing": unknown_paths}
