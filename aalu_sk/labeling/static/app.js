@@ -36,7 +36,8 @@ function el(tag, cls, text) {
 // -- the grid -----------------------------------------------------------------
 function renderTile(tile) {
   const fig = tile.node;
-  fig.classList.toggle("done", tile.answer !== null);
+  fig.classList.toggle("done", tile.answer !== null && !tile.pending);
+  fig.classList.toggle("pending", Boolean(tile.pending));
   fig.classList.toggle("skipped", tile.answer === "skip");
   fig.classList.toggle("focus", state.tiles[state.focus] === tile);
   tile.answerNode.textContent = tile.answer === null ? ""
@@ -90,18 +91,31 @@ function columns() {
 }
 
 async function answer(kind, value) {
+  // Optimistic: the tile shows the answer and the focus moves on at once
+  // (fast typing works); "done" once the server has stored it.
   const tile = state.tiles[state.focus];
-  if (!tile) return;
+  if (!tile || tile.pending) return;
+  const before = tile.answer;
+  tile.answer = kind === "skip" ? "skip" : value;
+  tile.pending = true;
+  const k = nextOpen();
+  if (k >= 0) focusTile(k); else state.tiles.forEach(renderTile);
   try {
     if (kind === "skip") await api("/api/skip", { id: tile.id });
     else await api("/api/labels", { id: tile.id, label: value });
-  } catch (err) { say(err.message); return; }
+  } catch (err) {
+    tile.answer = before;
+    tile.pending = false;
+    focusTile(state.tiles.indexOf(tile));
+    say(err.message);
+    return;
+  }
+  tile.pending = false;
   say("");
   state.undo.push(tile.id);
-  tile.answer = kind === "skip" ? "skip" : value;
-  const k = nextOpen();
-  if (k >= 0) focusTile(k); else { state.tiles.forEach(renderTile); waitForBatch(); }
-  refreshStatus();
+  renderTile(tile);
+  if (state.tiles.every((t) => t.answer !== null && !t.pending)) waitForBatch();
+  refreshStatus().catch((e) => say(e.message));
 }
 
 async function undo() {
@@ -110,7 +124,7 @@ async function undo() {
   try { await api("/api/labels", { id: id, label: null }); }
   catch (err) { say(err.message); return; }
   const k = state.tiles.findIndex((t) => t.id === id);
-  if (k >= 0) { state.tiles[k].answer = null; focusTile(k); }
+  if (k >= 0) { state.tiles[k].answer = null; state.waiting = false; $("waiting").hidden = true; focusTile(k); }
   else await loadBatch();          // from an earlier batch: it comes back
   say("undone");
   refreshStatus();
