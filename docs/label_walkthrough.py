@@ -18,8 +18,8 @@ The walkthrough of the "Label your own images" page, run by a script:
 Usage::
 
     python docs/label_walkthrough.py --workdir /tmp/walk          # ~2 min
-    python docs/label_walkthrough.py --workdir /tmp/walk \\
-        --screenshots docs/_static/labeling                      # docs images
+    python docs/label_walkthrough.py --workdir /tmp/demo --demo \\
+        --screenshots docs/_static/labeling     # `aalu-sk label --demo`
 
 Exit status 0 when every check passed. ``tests/test_labeling_browser.py``
 runs the same function with a smaller setting.
@@ -44,14 +44,22 @@ CHROMIUM_NAMES = ("/usr/bin/chromium", "/usr/bin/chromium-browser",
                   "/usr/bin/google-chrome")
 
 
-def start_server(image_dir, store, *options, env=None, timeout=120):
-    """Start ``aalu-sk label`` and return ``(process, url, stderr path)``."""
-    err = Path(store).with_suffix(f".stderr{int(time.time() * 1e3)}.log")
-    cmd = [sys.executable, "-m", "aalu_sk.cli", "label", str(image_dir),
-           "--store", str(store), "--no-browser", "--port", "0", *options]
+def start_server(image_dir, store, *options, env=None, timeout=120,
+                 cwd=None):
+    """Start ``aalu-sk label`` and return ``(process, url, stderr path)``.
+
+    ``image_dir=None`` leaves out IMAGE_DIR and ``--store`` (for
+    ``--demo``, run in ``cwd``).
+    """
+    err = Path(cwd or Path(store).parent) / \
+        f"server-{int(time.time() * 1e3)}.stderr.log"
+    where = [] if image_dir is None else [str(image_dir), "--store",
+                                          str(store)]
+    cmd = [sys.executable, "-m", "aalu_sk.cli", "label", *where,
+           "--no-browser", "--port", "0", *options]
     env = dict(os.environ if env is None else env, OMP_NUM_THREADS="1",
                PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=cwd,
                             stderr=open(err, "w"), text=True, env=env)
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout],
@@ -95,7 +103,7 @@ def chromium(download_dir=None):
     if binary:
         options.binary_location = binary
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                 "--disable-dev-shm-usage", "--window-size=1400,1000"):
+                 "--disable-dev-shm-usage", "--window-size=1400,1200"):
         options.add_argument(flag)
     if download_dir:
         options.add_experimental_option("prefs", {
@@ -128,8 +136,14 @@ def _ids_by_hash(folder):
 
 
 def run_walkthrough(workdir, n=300, batches=3, batch_size=20,
-                    options=(), screenshots=None, timeout=300, log=print):
-    """Run the walkthrough; return a summary dict (raises on a failure)."""
+                    options=(), screenshots=None, timeout=300, log=print,
+                    demo=False):
+    """Run the walkthrough; return a summary dict (raises on a failure).
+
+    ``demo=True`` starts the documented ``aalu-sk label --demo`` in
+    ``workdir`` instead (all 1797 digits, classes 0-9, the default batch
+    size; ``n`` and ``batch_size`` are then ignored).
+    """
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -137,16 +151,22 @@ def run_walkthrough(workdir, n=300, batches=3, batch_size=20,
 
     workdir = Path(workdir)
     images, store = workdir / "digits", workdir / "labels.sqlite"
+    if demo:
+        images = workdir / "runs" / "label-demo" / "digits"
+        store, n = images.parent / "labels.sqlite", None
     downloads = workdir / "downloads"
     downloads.mkdir(parents=True, exist_ok=True)
-    truth = write_digits_folder(images, n=n)
+    truth = write_digits_folder(images, n=n)  # what --demo writes, for n=None
     truth_by_id = {i: truth[name] for i, name in _ids_by_hash(images).items()}
     keys = {str(d): key_for(d) for d in range(10)}  # classes are 0..9
     classes = ",".join(str(d) for d in range(10))
     args = ("--classes", classes, "--batch-size", str(batch_size), *options)
+    where = (images, store)
+    if demo:
+        args, where = ("--demo", *options), (None, None)
     shots = Path(screenshots) if screenshots else workdir / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
-    proc, url, _ = start_server(images, store, *args)
+    proc, url, _ = start_server(*where, *args, cwd=workdir)
     token = url.split("token=")[1]
     log(f"server: {url}")
     driver = chromium(downloads)
@@ -210,7 +230,7 @@ def run_walkthrough(workdir, n=300, batches=3, batch_size=20,
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         log("server killed with SIGKILL; restarting")
-        proc, url2, _ = start_server(images, store, *args)
+        proc, url2, _ = start_server(*where, *args, cwd=workdir)
         assert url2.split("token=")[1] == token, "the token changed"
         after = api(url2, "/api/status", token)
         assert after["n_labeled"] == len(given), after["n_labeled"]
@@ -247,6 +267,9 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=20)
     parser.add_argument("--screenshots", default=None,
                         help="folder for the page's screenshots")
+    parser.add_argument("--demo", action="store_true",
+                        help="run `aalu-sk label --demo` (all 1797 digits, "
+                             "default settings) in --workdir")
     parser.add_argument("--option", action="append", default=[],
                         help="extra option for aalu-sk label (repeatable), "
                              "e.g. --option=--strategy=entropy")
@@ -254,7 +277,7 @@ def main(argv=None):
     start = time.time()
     run_walkthrough(args.workdir, n=args.n, batches=args.batches,
                     batch_size=args.batch_size, options=args.option,
-                    screenshots=args.screenshots)
+                    screenshots=args.screenshots, demo=args.demo)
     print(f"walkthrough passed in {time.time() - start:.0f}s")
     return 0
 
