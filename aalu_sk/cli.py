@@ -19,9 +19,10 @@ from . import __version__
 from ._runtime import resolve_device
 from .experiment import (STRATEGIES, ConfigMismatchError, ExperimentConfig,
                          load_dataset, run_experiment, write_report)
+from .labeling.command import LABEL_DEMO_DIR
 from .modules import TASK_MODULES
 
-__all__ = ["main", "build_parser", "DEMO_CONFIG", "LABEL_DEMO_DIR"]
+__all__ = ["main", "build_parser", "DEMO_CONFIG"]
 
 #: The configuration of ``aalu-sk demo``: the embedded digits, five
 #: strategies, two seeds, 10% -> 40% of the 1347 training images.
@@ -204,10 +205,6 @@ def build_parser():
     return parser
 
 
-#: Where ``aalu-sk label --demo`` writes its digits and store.
-LABEL_DEMO_DIR = Path("runs") / "label-demo"
-
-
 def _class_list(text):
     names = [n.strip() for n in text.split(",")]
     if not all(names):
@@ -373,67 +370,11 @@ def _report(args):
 
 
 def _label(args):
-    import logging
+    # Imported here: the labeling app is an optional part (`label` extra).
+    from .labeling.command import run_label
 
-    try:
-        from .labeling import LabelingProject, StoreError, write_digits_folder
-        from .labeling.server import (PUBLIC_HOST_WARNING, app_url, bind,
-                                      serve)
-        import fastapi  # noqa: F401  (the web stack: the `label` extra)
-        import uvicorn  # noqa: F401
-    except ImportError as exc:
-        raise _error("label", None, f"the labeling app needs the `label` "
-                                    f"extra: pip install 'aalu_sk[label]' "
-                                    f"({exc})") from None
-    log = logging.getLogger("aalu_sk.labeling")
-    if not log.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("aalu-sk label: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
-    image_dir, classes, store = args.image_dir, args.classes, args.store
-    if args.demo:
-        image_dir = image_dir or str(LABEL_DEMO_DIR / "digits")
-        write_digits_folder(image_dir)
-        classes = classes or [str(d) for d in range(10)]
-        store = store or str(LABEL_DEMO_DIR / "labels.sqlite")
-    if image_dir is None:
-        raise _error("label", "IMAGE_DIR", "give the folder of images to "
-                                           "label (or --demo)")
-    try:
-        project = LabelingProject(
-            image_dir, classes or (), store=store, strategy=args.strategy,
-            batch_size=args.batch_size, model=args.model,
-            image_size=args.image_size, epochs=args.epochs,
-            selector_epochs=args.selector_epochs, device=args.device,
-            random_state=args.seed)
-    except (ValueError, StoreError) as exc:
-        option = "IMAGE_DIR" if "image_dir" in str(exc) else (
-            "--classes" if "classes" in str(exc) else "--store")
-        raise _error("label", option, exc) from None
-    if not project.classes:
-        raise _error("label", "--classes", "give at least one class, e.g. "
-                                           "--classes cat,dog")
-    if not project.items:
-        log.warning("%s holds no readable image (%d unreadable); the page "
-                    "will be empty", image_dir, len(project.unreadable))
-    try:
-        sock = bind(args.host, args.port)
-    except OSError as exc:
-        raise _error("label", "--port", f"cannot listen on {args.host}:"
-                                        f"{args.port} ({exc.strerror or exc})"
-                                        f"; pick another port, or --port 0 "
-                                        f"for a free one") from None
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(PUBLIC_HOST_WARNING.format(host=args.host), file=sys.stderr)
-    print(f"aalu-sk label: open {app_url(sock, project.store.token)}",
-          flush=True)
-    log.info("store: %s", project.store.path)
-    try:
-        serve(project, sock, open_browser=not args.no_browser)
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return run_label(args, lambda option, message: _error("label", option,
+                                                          message))
 
 
 def main(argv=None):

@@ -179,7 +179,10 @@ def test_api_page_lists_every_public_name():
                                      "aalu_sk.labeling.coverage",
                                      "aalu_sk.labeling.exchange",
                                      "aalu_sk.labeling.app",
-                                     "aalu_sk.labeling.server"])
+                                     "aalu_sk.labeling.server",
+                                     "aalu_sk.labeling.cycle",
+                                     "aalu_sk.labeling.monitor",
+                                     "aalu_sk.labeling.command"])
 def test_api_page_lists_every_name_of_the_documented_modules(modname):
     module = importlib.import_module(modname)
     text = (DOCS / "api.rst").read_text()

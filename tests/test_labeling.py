@@ -394,3 +394,14 @@ def test_concurrent_labels_from_threads_all_land(digits, tmp_path):
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert set(project.store.labels()) == set(items)
+
+
+def test_the_web_stack_is_imported_only_by_the_app():
+    import subprocess
+    import sys
+    code = ("import sys, aalu_sk, aalu_sk.cli, aalu_sk.labeling; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('fastapi', 'uvicorn', 'starlette', 'selenium')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "[]"

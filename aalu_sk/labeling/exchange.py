@@ -16,11 +16,36 @@ import json
 from datetime import datetime, timezone
 from xml.sax.saxutils import quoteattr
 
-__all__ = ["EXPORT_FORMATS", "to_csv", "to_labelstudio", "labelstudio_config",
-           "read_label_csv"]
+__all__ = ["EXPORT_FORMATS", "export_text", "to_csv", "to_labelstudio",
+           "labelstudio_config", "read_label_csv"]
 
 #: Formats :func:`aalu_sk.labeling.LabelingProject.export` writes.
 EXPORT_FORMATS = ("csv", "labelstudio")
+
+
+def export_text(store, items, format="csv"):
+    """The labels of ``store`` in ``format``, as text.
+
+    Parameters
+    ----------
+    store : LabelStore
+    items : set of str
+        Ids of the images in the current index (others are left out).
+    format : {"csv", "labelstudio"}, default="csv"
+    """
+    if format not in EXPORT_FORMATS:
+        raise ValueError(f"format={format!r} is unknown; use one of "
+                         f"{list(EXPORT_FORMATS)}.")
+    images = [r for r in store.images() if r["item"] in items]
+    labels = store.labels()
+    if format == "csv":
+        return to_csv(images, labels)
+    latest = {}
+    for item, label in labels.items():
+        event = store.history(item)[-1]
+        latest[item] = {"label": label, "who": event["who"],
+                        "at": event["at"]}
+    return to_labelstudio(images, latest)
 
 
 def to_csv(images, labels):

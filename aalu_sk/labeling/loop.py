@@ -20,21 +20,17 @@ import hashlib
 import logging
 import os
 import threading
-import time
 import unicodedata
 from pathlib import Path
 
 import numpy as np
-from skorch.callbacks import Callback
-
-from ..classifier import ImageClassifier
-from ..experiment.checkpoint import atomic_write, derive_seed
+from ..experiment.checkpoint import atomic_write
 from ..modules import TASK_MODULES
-from ..stopping import prediction_agreement, stop_set_indices, stopping_point
-from ..strategies.registry import STRATEGIES, make_strategy
+from ..stopping import stopping_point
+from ..strategies.registry import STRATEGIES
 from ..validation import check_positive_ints
-from . import exchange
-from .coverage import coarse_features, coverage_batch
+from . import exchange, monitor
+from .cycle import run_cycle
 from .images import index_folder
 from .store import LabelStore, StoreError
 
@@ -75,16 +71,6 @@ def check_class_names(names, name="classes"):
             raise ValueError(f"{name}: {value!r} is given twice.")
         out.append(value)
     return out
-
-
-class _EpochProgress(Callback):
-    """Report the task model's epochs to the project's progress."""
-
-    def __init__(self, report):
-        self.report = report
-
-    def on_epoch_end(self, net, **kwargs):
-        self.report(epoch=len(net.history), epochs=net.max_epochs)
 
 
 class LabelingProject:
@@ -331,155 +317,17 @@ class LabelingProject:
             The cycle recorded (None when no image is left to ask about).
         """
         with self._cycle_lock:
-            return self._cycle()
-
-    def _cycle(self):
-        store, rs = self.store, self.random_state
-        seq = store.last_seq()
-        states = store.states(seq)
-        pool = self._pool(states)
-        n = min(self.batch_size, pool.size)
-        if n == 0:
-            return None
-        number = len(store.cycles())
-        classes = store.classes()
-        labeled = [(self._position[i], classes.index(v))
-                   for i, (a, v) in states.items()
-                   if a == "label" and i in self._position and v in classes]
-        stop = self._stop_positions()
-        cycle = {"cycle": number, "strategy": "coverage", "status": "done",
-                 "label_seq": seq, "n_labeled": len(labeled),
-                 "n_classes": len(classes), "train_seconds": 0.0,
-                 "query_seconds": 0.0, "message": None, "metrics": {}}
-        predictions = scores = None
-        if labeled:
-            idx, y = map(np.asarray, zip(*labeled))
-            net, cycle["train_seconds"] = self._train(
-                idx, y, len(classes), derive_seed(rs, "model", number))
-            self._report(stage=f"choosing the next batch ({self.strategy})")
-            start = time.perf_counter()
-            try:
-                strategy = make_strategy(
-                    self.strategy, derive_seed(rs, "query", number),
-                    self.selector_epochs, self.device)
-                picked = np.asarray(strategy.query(
-                    self.X_[idx], y, self.X_[pool], net, n), dtype=np.int64)
-                scores = np.asarray(strategy.scores_, np.float64)[picked]
-                cycle["strategy"] = self.strategy
-            except Exception as exc:  # e.g. too few labels for the strategy
-                cycle["message"] = (f"{self.strategy} failed ({exc}); this "
-                                    f"batch was chosen for coverage")
-                logger.warning("cycle %d: %s", number, cycle["message"])
-                picked = None
-            cycle["query_seconds"] = time.perf_counter() - start
-            names = np.asarray(classes, dtype=object)
-            if picked is not None:
-                predictions = names[net.predict(self.X_[pool[picked]])]
-            stop_pred = names[net.predict(self.X_[stop])].tolist()
-            cycle["metrics"]["stop_predictions"] = stop_pred
-            cycle["metrics"]["agreement"] = self._agreement(stop_pred)
-        else:
-            picked = None
-        if picked is None:
-            self._report(stage="choosing a batch that covers the folder")
-            picked = coverage_batch(coarse_features(self.X_[pool]), n,
-                                    derive_seed(rs, "initial", number))
-        counts = {c: 0 for c in classes}
-        for _, v in labeled:
-            counts[classes[v]] += 1
-        cycle["metrics"]["class_counts"] = counts
-        batch = [{"item": self.items[pool[p]],
-                  "prediction": None if predictions is None
-                  else str(predictions[k]),
-                  "score": None if scores is None else float(scores[k])}
-                 for k, p in enumerate(picked)]
-        written = store.add_cycle(cycle, batch, drop_labeled_after=seq)
-        logger.info("cycle %d: %s chose %d images (%d labels; train %.1fs, "
-                    "query %.1fs)", number, cycle["strategy"], len(written),
-                    len(labeled), cycle["train_seconds"],
-                    cycle["query_seconds"])
-        return dict(cycle, items=written)
-
-    def _train(self, idx, y, n_classes, seed):
-        epochs = self.epochs or int(np.clip(np.ceil(150 / np.ceil(
-            idx.size / 32)), 10, 100))
-        self._report(stage="training the model", epoch=0, epochs=epochs)
-        net = ImageClassifier(
-            self.model, num_classes=n_classes, max_epochs=epochs,
-            batch_size=32, random_state=seed, device=self.device,
-            callbacks=[("progress", _EpochProgress(self._report))])
-        start = time.perf_counter()
-        net.fit(self.X_[idx], y)
-        return net, time.perf_counter() - start
-
-    def _stop_positions(self):
-        chosen = self.store.stop_set()
-        if not chosen:
-            picked = stop_set_indices(len(self.items), self.stop_set_size,
-                                      derive_seed(self.random_state, "stop"))
-            self.store.set_stop_set([self.items[k] for k in picked])
-            chosen = self.store.stop_set()
-        return np.asarray([self._position[i] for i in chosen
-                           if i in self._position], dtype=np.int64)
-
-    def _agreement(self, stop_pred):
-        for row in reversed(self.store.cycles()):
-            previous = row["metrics"].get("stop_predictions")
-            if previous is not None:
-                if len(previous) != len(stop_pred) or not stop_pred:
-                    return None
-                return prediction_agreement(previous, stop_pred)
-        return None
+            return run_cycle(self)
 
     # -- what the page shows -----------------------------------------------------
     def learning_curve(self):
-        """How good each model's guesses were on the batch it chose.
-
-        Each model predicts the batch it picks before anyone labels it;
-        once labeled, its accuracy on those images is measured on data it
-        never saw (hard cases by construction, so it understates the
-        accuracy on the whole folder).
-
-        Returns
-        -------
-        curve : list of dict
-            Per cycle with a model: ``cycle``, ``n_labeled`` (its training
-            labels), ``n_checked``, ``batch_accuracy`` (None until one of
-            its batch is labeled), ``agreement`` (stop-set kappa with the
-            previous model, or None).
-        """
-        labels = self.store.labels()
-        hits = {}
-        for row in self.store.batch_items():
-            if row["prediction"] is not None and row["item"] in labels:
-                ok, total = hits.get(row["cycle"], (0, 0))
-                hits[row["cycle"]] = (ok + (row["prediction"] ==
-                                            labels[row["item"]]), total + 1)
-        curve = []
-        for c in self.store.cycles():
-            if "stop_predictions" not in c["metrics"]:
-                continue
-            ok, total = hits.get(c["cycle"], (0, 0))
-            curve.append({"cycle": c["cycle"], "n_labeled": c["n_labeled"],
-                          "n_checked": total,
-                          "batch_accuracy": ok / total if total else None,
-                          "agreement": c["metrics"].get("agreement")})
-        return curve
+        """Each model's accuracy on its own batch; see :func:`.monitor.learning_curve`."""
+        return monitor.learning_curve(self.store)
 
     def stopping(self):
-        """The stopping signal: agreements so far and whether to stop."""
-        agreements = [c["metrics"].get("agreement")
-                      for c in self.store.cycles()
-                      if "stop_predictions" in c["metrics"]]
-        recent = agreements[-self.stop_window:]
-        return {"agreements": agreements, "threshold": self.stop_threshold,
-                "window": self.stop_window,
-                "stop_set_size": len(self.store.stop_set()),
-                "stopped_at": stopping_point(agreements, self.stop_threshold,
-                                             self.stop_window),
-                "should_stop": len(recent) == self.stop_window and
-                stopping_point(recent, self.stop_threshold,
-                               self.stop_window) is not None}
+        """The stopping signal; see :func:`.monitor.stopping_signal`."""
+        return monitor.stopping_signal(self.store, self.stop_threshold,
+                                       self.stop_window)
 
     def status(self):
         """Counts, progress, curve and stopping signal, JSON-ready."""
@@ -517,25 +365,13 @@ class LabelingProject:
         path : str, path-like or None, default=None
             Written atomically; None returns the text instead.
         format : {"csv", "labelstudio"}, default="csv"
+            See :mod:`aalu_sk.labeling.exchange`.
 
         Returns
         -------
         text_or_path : str or pathlib.Path
         """
-        if format not in exchange.EXPORT_FORMATS:
-            raise ValueError(f"format={format!r} is unknown; use one of "
-                             f"{list(exchange.EXPORT_FORMATS)}.")
-        images = [r for r in self.store.images() if r["item"] in
-                  self._position]
-        if format == "csv":
-            text = exchange.to_csv(images, self.store.labels())
-        else:
-            latest = {}
-            for item, label in self.store.labels().items():
-                event = self.store.history(item)[-1]
-                latest[item] = {"label": label, "who": event["who"],
-                                "at": event["at"]}
-            text = exchange.to_labelstudio(images, latest)
+        text = exchange.export_text(self.store, set(self._position), format)
         if path is None:
             return text
         atomic_write(path, text)
@@ -566,11 +402,11 @@ class LabelingProject:
         pairs = exchange.read_label_csv(csv_path)
         by_path = {r["path"]: r["item"] for r in self.store.images()
                    if r["item"] in self._position}
-        unknown_paths = [p for p, _ in pairs if p not in by_path]
-        if unknown_paths and missing == "error":
+        unknown = [p for p, _ in pairs if p not in by_path]
+        if unknown and missing == "error":
             raise ValueError(
-                f"{csv_path}: {len(unknown_paths)} paths are not readable "
-                f"images of {self.image_dir}, e.g. {unknown_paths[:3]}; pass "
+                f"{csv_path}: {len(unknown)} paths are not readable images "
+                f"of {self.image_dir}, e.g. {unknown[:3]}; pass "
                 f"missing='skip' to ignore them.")
         wanted = {by_path[p]: v for p, v in pairs if p in by_path}
         new = sorted(set(wanted.values()) - set(self.classes))
@@ -585,5 +421,4 @@ class LabelingProject:
                   if current.get(i) != v]
         self.store.add_events(events, source="import")
         return {"imported": len(events),
-                "unchanged": len(wanted) - len(events),
-                "missing": unknown_paths}
+                "unchanged": len(wanted) - len(events), "missing": unknown}
