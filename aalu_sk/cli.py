@@ -248,6 +248,11 @@ def _add_label_arguments(commands):
                        help="port (default: %(default)s; 0 picks a free one)")
     label.add_argument("--batch-size", type=_positive_int, default=20,
                        help="images per batch (default: %(default)s)")
+    label.add_argument("--prefetch", type=_fraction, default=0.5,
+                       metavar="SHARE",
+                       help="start choosing the next batch when this share "
+                            "of the current one is answered; 1 waits for "
+                            "all of it (default: %(default)s)")
     label.add_argument("--strategy", choices=sorted(STRATEGIES),
                        default="aalu", metavar="NAME",
                        help=f"query strategy, of {','.join(STRATEGIES)} "

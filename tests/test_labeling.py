@@ -241,10 +241,11 @@ def test_one_class_only(digits, tmp_path):
 
 def test_retrain_never_blocks_labels_and_loses_nothing(digits, tmp_path):
     folder, truth = digits
-    project = _project(folder, tmp_path, epochs=30)
+    project = _project(folder, tmp_path, epochs=30, prefetch=1.0)
     first = project.next_batch()
     for b in first[:-1]:
         project.label(b["id"], truth[b["path"]])
+    assert not project.request_batch()                 # not due yet
     project.label(first[-1]["id"], truth[first[-1]["path"]])
     assert project.request_batch()
     assert not project.request_batch()                 # one at a time
@@ -257,6 +258,37 @@ def test_retrain_never_blocks_labels_and_loses_nothing(digits, tmp_path):
     assert project.store.labels()[first[0]["id"]] == "9"
     assert project.store.cycles()[-1]["n_labeled"] == 5
     assert len(project.current_batch()) == 5
+
+
+def test_prefetch_queues_the_next_batch_behind_the_current(digits,
+                                                          tmp_path):
+    folder, truth = digits
+    project = _project(folder, tmp_path, prefetch=0.6)
+    first = project.next_batch()
+    for b in first[:2]:
+        project.label(b["id"], truth[b["path"]])
+    assert not project.request_batch()                 # 2/5 < 0.6
+    project.skip(first[2]["id"])                       # skips count too
+    project.undo(first[2]["id"])
+    assert not project.request_batch()
+    project.label(first[2]["id"], truth[first[2]["path"]])
+    assert project.request_batch()                     # 3/5 answered
+    while project.progress["running"]:
+        time.sleep(0.05)
+    assert not project.request_batch()                 # one queued is enough
+    current = project.current_batch()
+    assert [b["id"] for b in current] == [b["id"] for b in first[3:]]
+    status = project.status()
+    assert (status["n_open"], status["n_queued"]) == (7, 5)
+    queued = project.store.batch_items(1)
+    assert not {r["item"] for r in queued} & {b["id"] for b in first}
+    assert project.store.cycles()[1]["n_labeled"] == 3
+    for b in current:
+        project.label(b["id"], truth[b["path"]])
+    assert [b["id"] for b in project.current_batch()] == \
+        [r["item"] for r in queued]
+    project.undo(first[0]["id"])                        # an old one comes back
+    assert [b["id"] for b in project.current_batch()] == [first[0]["id"]]
 
 
 def test_reopening_resumes_and_checks_the_folder(digits, tmp_path):

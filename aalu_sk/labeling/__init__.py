@@ -6,7 +6,8 @@
 and uvicorn). The store is one SQLite file (:mod:`.store`).
 """
 
-from .loop import LabelingProject, check_class_names, default_store_path
+from .loop import LabelingProject, check_class_names
+from .store import default_store_path
 from .samples import write_digits_folder
 from .store import SCHEMA_VERSION, LabelStore, StoreError
 

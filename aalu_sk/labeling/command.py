@@ -46,7 +46,8 @@ def run_label(args, error):
     try:
         project = LabelingProject(
             image_dir, classes or (), store=store, strategy=args.strategy,
-            batch_size=args.batch_size, model=args.model,
+            batch_size=args.batch_size, prefetch=args.prefetch,
+            model=args.model,
             image_size=args.image_size, epochs=args.epochs,
             selector_epochs=args.selector_epochs, device=args.device,
             random_state=args.seed)

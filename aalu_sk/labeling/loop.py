@@ -6,17 +6,18 @@ uses directly. One *cycle* trains a fresh
 strategy choose the next batch from the images nobody answered yet (the
 first cycle, with no label, picks for coverage: :mod:`.coverage`).
 
-Timing, as the app uses it: the next batch is chosen when every item of
-the current batch is answered (labeled or skipped), by a background
-thread (:meth:`LabelingProject.request_batch`), so each batch comes from
-a model trained on all labels up to the end of the previous one.
-Answering never waits for that thread: labels are committed to the store
-at once. Whatever arrives while the model trains (an undo, a second
-client, an import) is kept and used by the next retrain; items answered
-meanwhile are left out of the new batch, whose order is the strategy's.
+Timing, as the app uses it: a background thread
+(:meth:`LabelingProject.request_batch`) starts choosing the next batch
+when half of the current one is answered (``prefetch``), so it is usually
+ready when you finish; it then waits, queued, until the current batch is
+answered. Its model has the labels given up to its start; the rest of the
+current batch goes into the retrain after. Answering never waits for the
+thread: labels are committed to the store at once. Whatever arrives while
+the model trains (more answers, an undo, a second client, an import) is
+kept and used by the next retrain; items answered meanwhile are left out
+of the new batch, whose order is otherwise the strategy's.
 """
 
-import hashlib
 import logging
 import os
 import threading
@@ -32,25 +33,11 @@ from ..validation import check_positive_ints
 from . import exchange, monitor
 from .cycle import run_cycle
 from .images import index_folder
-from .store import LabelStore, StoreError
+from .store import LabelStore, StoreError, default_store_path
 
 __all__ = ["LabelingProject", "default_store_path", "check_class_names"]
 
 logger = logging.getLogger("aalu_sk.labeling")
-
-
-def default_store_path(image_dir):
-    """Where ``aalu-sk label IMAGE_DIR`` keeps its store by default.
-
-    ``$XDG_DATA_HOME/aalu_sk/labeling/<folder name>-<hash>.sqlite``
-    (``XDG_DATA_HOME`` defaults to ``~/.local/share``), the hash being of
-    the folder's absolute path: one store per folder, never inside it.
-    """
-    folder = Path(image_dir).resolve()
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
-    return Path(base) / "aalu_sk" / "labeling" / \
-        f"{folder.name or 'root'}-{digest}.sqlite"
 
 
 def check_class_names(names, name="classes"):
@@ -93,6 +80,12 @@ class LabelingProject:
         A key of :data:`aalu_sk.strategies.registry.STRATEGIES`.
     batch_size : int, default=20
         Images per batch.
+    prefetch : float, default=0.5
+        The app starts choosing the next batch when this share of the
+        current one is answered, so that it is ready when you finish; the
+        rest of the current batch's labels go into the retrain after. 1
+        waits for the whole batch (each batch then comes from a model that
+        saw every earlier label, at the price of a wait).
     model : str, default="small_cnn"
         Task module (:data:`aalu_sk.modules.TASK_MODULES`); the small CNN
         retrains in seconds on a CPU for a few hundred labels.
@@ -136,7 +129,7 @@ class LabelingProject:
     """
 
     def __init__(self, image_dir, classes=(), store=None, *, strategy="aalu",
-                 batch_size=20, model="small_cnn", image_size=32, epochs=None,
+                 batch_size=20, prefetch=0.5, model="small_cnn", image_size=32, epochs=None,
                  selector_epochs=20, stop_set_size=500, stop_threshold=0.99,
                  stop_window=3, device="auto", random_state=0):
         self.image_dir = Path(image_dir)
@@ -148,7 +141,10 @@ class LabelingProject:
         if model not in TASK_MODULES:
             raise ValueError(f"model={model!r} is unknown; choose from "
                              f"{sorted(TASK_MODULES)}.")
+        if not 0 < prefetch <= 1:
+            raise ValueError(f"prefetch={prefetch!r}: must be in (0, 1].")
         self.strategy, self.model, self.device = strategy, model, device
+        self.prefetch = prefetch
         self.batch_size, self.image_size, self.epochs = \
             batch_size, image_size, epochs
         self.selector_epochs, self.stop_set_size = \
@@ -237,27 +233,31 @@ class LabelingProject:
 
     # -- batches ---------------------------------------------------------------
     def _open(self, states):
-        """Batch rows whose item is unanswered, oldest cycle first."""
+        """Batch rows whose item is unanswered, by cycle, then rank."""
         rows = {}
         for row in self.store.batch_items():
             if row["item"] in self._position and \
                     states.get(row["item"], ("undo",))[0] == "undo":
-                rows.pop(row["item"], None)
-                rows[row["item"]] = row
-        return list(rows.values())
+                rows[row["item"]] = row          # the latest batch wins
+        return sorted(rows.values(), key=lambda r: (r["cycle"], r["rank"]))
 
     def current_batch(self):
-        """The unanswered items of the batches so far (no side effect).
+        """The unanswered items of the current batch (no side effect).
+
+        The current batch is the oldest one with an unanswered item: a
+        batch chosen ahead (see ``prefetch``) waits until the one before it
+        is answered, and an undo brings its item back first.
 
         Returns
         -------
         items : list of dict
-            ``id``, ``path`` and ``prediction`` (the class the model of
-            that cycle guessed, None in the cold start).
+            ``id``, ``path``, ``prediction`` (the class the model of that
+            cycle guessed, None in the cold start) and ``cycle``.
         """
+        rows = self._open(self.store.states())
         return [{"id": r["item"], "path": self.paths[self._position[r["item"]]],
                  "prediction": r["prediction"], "cycle": r["cycle"]}
-                for r in self._open(self.store.states())]
+                for r in rows if r["cycle"] == rows[0]["cycle"]]
 
     def next_batch(self):
         """The current batch; when it is all answered, run a cycle first.
@@ -276,8 +276,28 @@ class LabelingProject:
                            if states.get(item, ("undo",))[0] == "undo"
                            and item not in open_items], dtype=np.int64)
 
+    def _due(self, states):
+        """Whether the next batch should be chosen now."""
+        if not self._pool(states).size:
+            return False
+        cycles = self.store.cycles()
+        if not cycles:
+            return True
+        latest = self.store.batch_items(cycles[-1]["cycle"])
+        still_open = sum(states.get(r["item"], ("undo",))[0] == "undo"
+                         for r in latest)
+        if not still_open:
+            return True
+        answered = 1 - still_open / len(latest)
+        return self.prefetch < 1 and answered >= self.prefetch and any(
+            action == "label" for action, _ in states.values())
+
     def request_batch(self):
-        """Start a background cycle if the batch is answered; never blocks.
+        """Start choosing the next batch in the background if it is due.
+
+        It is due when the latest batch is all answered, or (``prefetch``)
+        when that share of it is answered and a label exists. Returns at
+        once; one cycle runs at a time.
 
         Returns
         -------
@@ -286,8 +306,7 @@ class LabelingProject:
         with self._state_lock:
             if self._worker is not None and self._worker.is_alive():
                 return False
-            states = self.store.states()
-            if self._open(states) or not self._pool(states).size:
+            if not self._due(self.store.states()):
                 return False
             self._worker = threading.Thread(target=self._work, daemon=True,
                                             name="aalu-sk-labeling-cycle")
@@ -297,7 +316,10 @@ class LabelingProject:
 
     def _work(self):
         try:
-            self.retrain()
+            # again if everything chosen was answered while it was chosen
+            while self.retrain() is not None and \
+                    not self._open(self.store.states()):
+                pass
         except Exception as exc:  # shown on the page; the app keeps serving
             logger.exception("the labeling cycle failed")
             self.progress.update(error=f"{type(exc).__name__}: {exc}")
@@ -330,31 +352,8 @@ class LabelingProject:
                                        self.stop_window)
 
     def status(self):
-        """Counts, progress, curve and stopping signal, JSON-ready."""
-        states = self.store.states()
-        classes = self.classes
-        counts = {c: 0 for c in classes}
-        n_skipped = 0
-        for item, (action, value) in states.items():
-            if item in self._position:
-                if action == "label" and value in counts:
-                    counts[value] += 1
-                n_skipped += action == "skip"
-        cycles = self.store.cycles()
-        return {"cycle": cycles[-1]["cycle"] if cycles else None,
-                "classes": classes, "class_counts": counts,
-                "n_items": len(self.items),
-                "n_labeled": sum(counts.values()), "n_skipped": n_skipped,
-                "n_open": len(self._open(states)),
-                "n_pool": int(self._pool(states).size),
-                "unreadable": [{"path": p, "error": e}
-                               for p, e in self.unreadable[:100]],
-                "n_unreadable": len(self.unreadable),
-                "n_duplicates": len(self.duplicates),
-                "strategy": self.strategy, "batch_size": self.batch_size,
-                "last_message": cycles[-1]["message"] if cycles else None,
-                "progress": dict(self.progress),
-                "curve": self.learning_curve(), "stopping": self.stopping()}
+        """Counts, progress, curve and stopping signal (:func:`.monitor.status`)."""
+        return monitor.status(self)
 
     # -- exchange ----------------------------------------------------------------
     def export(self, path=None, format="csv"):

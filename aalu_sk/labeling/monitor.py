@@ -6,7 +6,7 @@ are the same after a restart.
 
 from ..stopping import stopping_point
 
-__all__ = ["learning_curve", "stopping_signal"]
+__all__ = ["learning_curve", "stopping_signal", "status"]
 
 
 def learning_curve(store):
@@ -73,3 +73,45 @@ def stopping_signal(store, threshold=0.99, window=3):
             "stopped_at": stopping_point(agreements, threshold, window),
             "should_stop": len(recent) == window and stopping_point(
                 recent, threshold, window) is not None}
+
+
+def status(project):
+    """What the page's side panel shows, JSON-ready.
+
+    Parameters
+    ----------
+    project : LabelingProject
+
+    Returns
+    -------
+    status : dict
+        Counts (per class, labeled, skipped, open, queued, never shown),
+        unreadable files, the worker's progress, the learning curve and
+        the stopping signal.
+    """
+    states = project.store.states()
+    classes = project.classes
+    counts = {c: 0 for c in classes}
+    n_skipped = 0
+    for item, (action, value) in states.items():
+        if item in project._position:
+            if action == "label" and value in counts:
+                counts[value] += 1
+            n_skipped += action == "skip"
+    cycles = project.store.cycles()
+    return {"cycle": cycles[-1]["cycle"] if cycles else None,
+            "classes": classes, "class_counts": counts,
+            "n_items": len(project.items),
+            "n_labeled": sum(counts.values()), "n_skipped": n_skipped,
+            "n_open": len(project._open(states)),
+            "n_queued": len(project._open(states)) - len(
+                project.current_batch()),
+            "n_pool": int(project._pool(states).size),
+            "unreadable": [{"path": p, "error": e}
+                           for p, e in project.unreadable[:100]],
+            "n_unreadable": len(project.unreadable),
+            "n_duplicates": len(project.duplicates),
+            "strategy": project.strategy, "batch_size": project.batch_size,
+            "last_message": cycles[-1]["message"] if cycles else None,
+            "progress": dict(project.progress),
+            "curve": project.learning_curve(), "stopping": project.stopping()}

@@ -39,14 +39,16 @@ train_seconds, query_seconds, created_at, message, metrics)``
 """
 
 import contextlib
+import hashlib
 import json
+import os
 import secrets
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
-__all__ = ["LabelStore", "SCHEMA_VERSION", "StoreError"]
+__all__ = ["LabelStore", "SCHEMA_VERSION", "StoreError", "default_store_path"]
 
 _SCHEMA_V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -116,6 +118,20 @@ SELECT item, action, label, seq FROM (
     FROM labels WHERE seq <= ?)
 WHERE r = 1
 """
+
+
+def default_store_path(image_dir):
+    """Where ``aalu-sk label IMAGE_DIR`` keeps its store by default.
+
+    ``$XDG_DATA_HOME/aalu_sk/labeling/<folder name>-<hash>.sqlite``
+    (``XDG_DATA_HOME`` defaults to ``~/.local/share``), the hash being of
+    the folder's absolute path: one store per folder, never inside it.
+    """
+    folder = Path(image_dir).resolve()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
+    return Path(base) / "aalu_sk" / "labeling" / \
+        f"{folder.name or 'root'}-{digest}.sqlite"
 
 
 class StoreError(RuntimeError):

@@ -180,9 +180,11 @@ function renderProgress(status) {
   const p = status.progress;
   const node = $("progress");
   node.classList.toggle("busy", p.running);
-  if (!p.running) { node.textContent = p.error ? "last cycle failed" : ""; return; }
+  const queued = status.n_queued ? ` · next batch ready (${status.n_queued})` : "";
+  if (!p.running) { node.textContent = p.error ? "last cycle failed" : queued.slice(3); return; }
   node.textContent = p.stage === "training the model" && p.epochs
     ? `training the model: epoch ${p.epoch}/${p.epochs}` : p.stage;
+  node.textContent += queued;
 }
 
 function svg(tag, attrs) {
