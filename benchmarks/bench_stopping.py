@@ -74,6 +74,9 @@ def stops(rows, threshold, window):
 
 
 def summarise(dataset, rows):
+    """Table rows; a run whose criterion never fires labels the whole
+    schedule (its stop is the last cycle), as a user following the rule
+    with that budget would."""
     lines = []
     for threshold, window in SETTINGS:
         by_strategy = {}
@@ -81,20 +84,15 @@ def summarise(dataset, rows):
                                              window).items():
             by_strategy.setdefault(name, []).append((stop, last))
         for name, pairs in sorted(by_strategy.items()):
-            fired = [(s, e) for s, e in pairs if s is not None]
-            final_acc = np.mean([e["accuracy"] for _, e in pairs])
+            fired = sum(s is not None for s, _ in pairs)
+            at_stop = [s or e for s, e in pairs]
             budget = pairs[0][1]["n_labeled"]
-            if not fired:
-                lines.append(f"| {dataset} | {name} | {threshold} / {window}"
-                             f" | 0/{len(pairs)} | - | - | - | "
-                             f"{100 * final_acc:.1f} | - |")
-                continue
-            used = np.mean([s["n_labeled"] for s, _ in fired])
-            acc = np.mean([s["accuracy"] for s, _ in fired])
-            end = np.mean([e["accuracy"] for _, e in fired])
+            used = np.mean([s["n_labeled"] for s in at_stop])
+            acc = np.mean([s["accuracy"] for s in at_stop])
+            end = np.mean([e["accuracy"] for _, e in pairs])
             lines.append(
                 f"| {dataset} | {name} | {threshold} / {window} | "
-                f"{len(fired)}/{len(pairs)} | {used:.0f} of {budget} | "
+                f"{fired}/{len(pairs)} | {used:.0f} of {budget} | "
                 f"{100 * (1 - used / budget):.0f}% | {100 * acc:.1f} | "
                 f"{100 * end:.1f} | {100 * (end - acc):+.1f} |")
     return lines
@@ -124,8 +122,11 @@ def main(argv=None):
         run_experiment(config, out, progress=not args.quiet)
         rows = load_results(out)
         table += summarise(name, rows)
+        compute = sum(r["train_seconds"] + r["query_seconds"] for r in rows)
         protocol.append(
-            f"- {name}: {plan['initial']:.0%} -> {plan['final']:.0%} of the "
+            f"- {name} ({compute / 60:.0f} min of training and querying, "
+            f"summed over the runs): {plan['initial']:.0%} -> "
+            f"{plan['final']:.0%} of the "
             f"training images in steps of {plan['step']:.0%}, small_cnn "
             f"({plan['epochs']} epochs, retrained each cycle), stop set of "
             f"{plan['stop_set']} training images, seeds {seeds}, "
@@ -139,11 +140,14 @@ def main(argv=None):
          "fixed random stop set (Cohen's kappa, "
          "`aalu_sk.stopping.prediction_agreement`); labeling stops at the "
          "first cycle where the last *window* agreements reach *kappa*. "
-         "*Labels at stop* and the accuracies are means over the runs that "
-         "stopped; *budget saved* is relative to the end of the schedule; "
+         "*Runs stopped*: how many runs the criterion stopped before the end "
+         "of the schedule; a run it never stops labels everything, so "
+         "*labels at stop*, *budget saved* (relative to the end of the "
+         "schedule) and the accuracies are means over all runs; "
          "*given up* is accuracy at the end minus accuracy at the stop "
          "(test set, never seen by the criterion).", ""]
-        + protocol + ["", f"Wall time of this invocation: {elapsed:.0f} s.",
+        + protocol + ["", f"Wall time of this invocation: {elapsed:.0f} s "
+                      f"(runs resume from their checkpoints).",
                       ""] + table) + "\n"
     print(text)
     results.mkdir(parents=True, exist_ok=True)

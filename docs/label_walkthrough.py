@@ -218,6 +218,13 @@ def run_walkthrough(workdir, n=300, batches=3, batch_size=20,
         _wait(lambda: tiles(), timeout, "the page after a reload")
         time.sleep(1.0)
         driver.save_screenshot(str(shots / "labeling_page.png"))
+        # a class name with markup is shown as text, never as HTML
+        hostile = '<img src=x onerror="document.title=1">'
+        api(url, "/api/classes", token, {"name": hostile})
+        _wait(lambda: hostile in driver.find_element(By.ID, "classes").text,
+              30, "the new class on the page")
+        assert not driver.find_elements(By.CSS_SELECTOR, "#classes img")
+        assert driver.title == "aalu-sk label"
         driver.find_element(By.ID, "export-csv").click()
         exported = _wait(lambda: [p for p in downloads.glob("*.csv")
                                   if p.stat().st_size], 30, "the download")[0]
