@@ -193,9 +193,12 @@ def create_app(project, max_body=MAX_BODY_BYTES):
     @app.get("/api/batch")
     async def batch():
         items = await run_in_threadpool(project.current_batch)
-        cycle = max((i["cycle"] for i in items), default=None)
-        status = None if items else await run_in_threadpool(project.status)
-        return {"cycle": cycle if items else status["cycle"],
+        if items:
+            cycle = items[0]["cycle"]
+        else:
+            cycles = await run_in_threadpool(project.store.cycles)
+            cycle = cycles[-1]["cycle"] if cycles else None
+        return {"cycle": cycle,
                 "items": [{"id": i["id"], "image": f"/api/image/{i['id']}",
                            "prediction": i["prediction"]} for i in items]}
 
