@@ -206,9 +206,6 @@ def run_walkthrough(workdir, n=300, batches=3, batch_size=20,
                     driver.save_screenshot(str(shots / "labeling_batch.png"))
             _wait(lambda: all(d for _, d, _ in tiles()), 30,
                   "every tile answered")
-            if b == 0:
-                time.sleep(0.3)
-                driver.save_screenshot(str(shots / "labeling_retraining.png"))
         status = api(url, "/api/status", token)
         assert status["n_labeled"] == len(given), status["n_labeled"]
         _wait(lambda: not any(d for _, d, _ in tiles()) and tiles(),
