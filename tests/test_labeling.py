@@ -241,7 +241,7 @@ def test_one_class_only(digits, tmp_path):
 
 def test_retrain_never_blocks_labels_and_loses_nothing(digits, tmp_path):
     folder, truth = digits
-    project = _project(folder, tmp_path, epochs=30, prefetch=1.0)
+    project = _project(folder, tmp_path, epochs=300, prefetch=1.0)
     first = project.next_batch()
     for b in first[:-1]:
         project.label(b["id"], truth[b["path"]])
@@ -249,9 +249,8 @@ def test_retrain_never_blocks_labels_and_loses_nothing(digits, tmp_path):
     project.label(first[-1]["id"], truth[first[-1]["path"]])
     assert project.request_batch()
     assert not project.request_batch()                 # one at a time
-    start = time.perf_counter()
-    project.label(first[0]["id"], "9", who="late")     # while it trains
-    assert time.perf_counter() - start < 1.0
+    project.label(first[0]["id"], "9", who="late")     # while it trains:
+    assert project.progress["running"]                 # it did not wait
     while project.progress["running"]:
         time.sleep(0.05)
     assert project.progress["error"] is None
