@@ -139,6 +139,17 @@ def main(argv=None):
             f"strategies {', '.join(plan['strategies'])}.")
         all_rows += [dict(r, dataset=name) for r in rows]
     elapsed = time.perf_counter() - start
+    table += ["", "Mean agreement (kappa) of consecutive models at the last "
+              "three cycles of the schedule:", "",
+              "| dataset | strategy | kappa |", "|---|---|---|"]
+    last = {}
+    for row in all_rows:
+        last.setdefault((row["dataset"], row["strategy"]), {}).setdefault(
+            row["cycle"], []).append(row["stop_agreement"])
+    for (name, strategy), cycles in last.items():
+        tail = sorted(cycles)[-3:]
+        table.append(f"| {name} | {strategy} | " + ", ".join(
+            f"{np.mean(cycles[c]):.3f}" for c in tail) + " |")
     text = "\n".join(
         ["# Stopping without a test set (stabilising predictions)", "",
          provenance(), "",
@@ -146,8 +157,9 @@ def main(argv=None):
          "fixed random stop set (Cohen's kappa, "
          "`aalu_sk.stopping.prediction_agreement`); labeling stops at the "
          "first cycle where the last *window* agreements reach *kappa*. "
-         "*Runs stopped*: how many runs the criterion stopped before the end "
-         "of the schedule; a run it never stops labels everything, so "
+         "*Runs stopped*: in how many runs the criterion fired within the "
+         "schedule (possibly at its last cycle); a run it never stops "
+         "labels everything, so "
          "*labels at stop*, *budget saved* (relative to the end of the "
          "schedule) and the accuracies are means over all runs; "
          "*given up* is accuracy at the end minus accuracy at the stop "
