@@ -70,8 +70,10 @@ def run_cycle(project):
         start = time.perf_counter()
         try:
             strategy = make_strategy(
-                project.strategy, derive_seed(rs, "query", number),
-                project.selector_epochs, project.device)
+                project.strategy,
+                random_state=derive_seed(rs, "query", number),
+                selector_epochs=project.selector_epochs,
+                device=project.device)
             picked = np.asarray(strategy.query(
                 project.X_[idx], y, project.X_[pool], net, n), dtype=np.int64)
             scores = np.asarray(strategy.scores_, np.float64)[picked]

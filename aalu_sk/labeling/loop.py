@@ -28,7 +28,7 @@ import numpy as np
 from ..experiment.checkpoint import atomic_write
 from ..modules import TASK_MODULES
 from ..stopping import stopping_point
-from ..strategies.registry import STRATEGIES
+from ..strategies.registry import check_strategy_name
 from ..validation import check_positive_ints
 from . import exchange, monitor
 from .cycle import run_cycle
@@ -77,7 +77,8 @@ class LabelingProject:
     store : str, path-like or None, default=None
         The SQLite file; None uses :func:`default_store_path`.
     strategy : str, default="aalu"
-        A key of :data:`aalu_sk.strategies.registry.STRATEGIES`.
+        A name for :func:`aalu_sk.strategies.registry.make_strategy` (a
+        key of its ``STRATEGIES``, optionally with ``+div`` or ``+topk``).
     batch_size : int, default=20
         Images per batch.
     prefetch : float, default=0.5
@@ -135,9 +136,10 @@ class LabelingProject:
         self.image_dir = Path(image_dir)
         if not self.image_dir.is_dir():
             raise ValueError(f"image_dir={str(image_dir)!r} is not a folder.")
-        if strategy not in STRATEGIES:
-            raise ValueError(f"strategy={strategy!r} is unknown; choose from "
-                             f"{sorted(STRATEGIES)}.")
+        try:
+            check_strategy_name(strategy)
+        except ValueError as exc:
+            raise ValueError(f"strategy={strategy!r}: {exc}") from None
         if model not in TASK_MODULES:
             raise ValueError(f"model={model!r} is unknown; choose from "
                              f"{sorted(TASK_MODULES)}.")
