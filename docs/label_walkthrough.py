@@ -113,14 +113,19 @@ def chromium(download_dir=None):
                             options=options)
 
 
-def _wait(predicate, timeout, what):
+def _wait(predicate, timeout, what, driver=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.1)
-    raise TimeoutError(f"waited {timeout}s for {what}")
+    shown = ""
+    if driver is not None:  # what the page said, for the failure message
+        shown = driver.execute_script(
+            "return [document.getElementById('message').textContent, "
+            "document.getElementById('progress').textContent]")
+    raise TimeoutError(f"waited {timeout}s for {what}; page: {shown}")
 
 
 def key_for(position):
@@ -194,13 +199,14 @@ def run_walkthrough(workdir, n=300, batches=3, batch_size=20,
             for k, item in enumerate(ids):
                 assert [i for i, _, f in tiles() if f] == [item]
                 body.send_keys(keys[truth_by_id[item]])
-                _wait(lambda: done(item), 30, "the label to be stored")
+                _wait(lambda: done(item), 60, "the label to be stored",
+                      driver)
                 if b == 0 and k == 1:        # undo once, then label again
                     body.send_keys(Keys.BACKSPACE)
-                    _wait(lambda: not done(item), 30, "the undo")
+                    _wait(lambda: not done(item), 60, "the undo", driver)
                     assert [i for i, _, f in tiles() if f] == [item]
                     body.send_keys(keys[truth_by_id[item]])
-                    _wait(lambda: done(item), 30, "the label again")
+                    _wait(lambda: done(item), 60, "the label again", driver)
                 given[item] = truth_by_id[item]
                 if b == batches - 1 and k == len(ids) // 2:
                     driver.save_screenshot(str(shots / "labeling_batch.png"))
