@@ -18,6 +18,8 @@ setup(
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
     packages=find_packages(include=["aalu_sk", "aalu_sk.*"]),
+    # The labeling app's page (HTML, JS, CSS) ships inside the package.
+    package_data={"aalu_sk.labeling": ["static/*"]},
     python_requires=">=3.9",
     install_requires=[
         "numpy>=1.23",
@@ -34,10 +36,14 @@ setup(
         "scipy>=1.9",
     ],
     extras_require={
-        "test": ["pytest>=7", "pandas>=1.5"],
+        # selenium drives the system's chromium/chromedriver (Debian
+        # packages) in the labeling app's browser test; it downloads nothing.
+        "test": ["pytest>=7", "pandas>=1.5", "selenium>=4.11"],
         "docs": ["sphinx>=7", "sphinx-gallery>=0.15", "numpydoc>=1.6",
                  "pydata-sphinx-theme>=0.15", "sphinx-mathjax-offline>=0.0.2"],
         "bench": ["mlxtend>=0.22", "pandas>=1.5"],
+        # `aalu-sk label`: the local labeling web app.
+        "label": ["fastapi>=0.100", "uvicorn>=0.23"],
     },
     entry_points={"console_scripts": ["aalu-sk=aalu_sk.cli:main"]},
     classifiers=[

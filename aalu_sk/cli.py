@@ -8,6 +8,7 @@ Examples
         --seeds 0 1 2 --initial 0.10 --step 0.05 --final 0.40 --out runs/mnist
     aalu-sk demo                 # digits, five strategies, a few minutes
     aalu-sk report runs/mnist    # re-render summary.md and the plots
+    aalu-sk label photos --classes cat,dog   # label a folder in the browser
 """
 
 import argparse
@@ -18,6 +19,7 @@ from . import __version__
 from ._runtime import resolve_device
 from .experiment import (STRATEGIES, ConfigMismatchError, ExperimentConfig,
                          load_dataset, run_experiment, write_report)
+from .labeling.command import LABEL_DEMO_DIR
 from .strategies.registry import check_strategy_name
 from .modules import TASK_MODULES
 
@@ -229,7 +231,101 @@ def build_parser():
     report.add_argument("--quiet", action="store_true",
                         help="do not print the tables")
     report.set_defaults(func=_report)
+    _add_label_arguments(commands)
     return parser
+
+
+def _class_list(text):
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"give class names separated by commas, such as cat,dog; got "
+            f"{text!r}")
+    return names
+
+
+def _share(text):
+    value = _number(float, text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1]; got {text}")
+    return value
+
+
+def _strategy_name(text):
+    try:
+        return check_strategy_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _port(text):
+    value = _number(int, text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be in 0..65535 (0 picks a "
+                                         f"free port); got {value}")
+    return value
+
+
+def _add_label_arguments(commands):
+    label = commands.add_parser(
+        "label", help="label a folder of images in your browser",
+        description="Index IMAGE_DIR (PNG, JPEG, BMP, WebP, recursively), "
+                    "start a local labeling app and print its URL with an "
+                    "access token. A model retrains after each batch and "
+                    "the strategy picks the next one. Labels live in a "
+                    "SQLite store; running the same command again resumes.")
+    label.add_argument("image_dir", nargs="?", metavar="IMAGE_DIR",
+                       help="folder of images (not needed with --demo)")
+    label.add_argument("--classes", type=_class_list, default=None,
+                       metavar="A,B,...",
+                       help="class names, comma-separated; new names are "
+                            "added to a resumed store's classes")
+    label.add_argument("--store", default=None, metavar="FILE",
+                       help="SQLite store (default: "
+                            "$XDG_DATA_HOME/aalu_sk/labeling/<folder>-<hash>"
+                            ".sqlite, ~/.local/share when XDG_DATA_HOME is "
+                            "unset; never inside IMAGE_DIR)")
+    label.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: %(default)s; "
+                            "0.0.0.0 exposes the app to your network)")
+    label.add_argument("--port", type=_port, default=8765,
+                       help="port (default: %(default)s; 0 picks a free one)")
+    label.add_argument("--batch-size", type=_positive_int, default=20,
+                       help="images per batch (default: %(default)s)")
+    label.add_argument("--prefetch", type=_share, default=0.5,
+                       metavar="SHARE",
+                       help="start choosing the next batch when this share "
+                            "of the current one is answered; 1 waits for "
+                            "all of it (default: %(default)s)")
+    label.add_argument("--strategy", type=_strategy_name, default="aalu",
+                       metavar="NAME",
+                       help=f"query strategy, of {','.join(STRATEGIES)}, "
+                            f"optionally with +div or +topk (default: "
+                            f"%(default)s)")
+    label.add_argument("--model", choices=sorted(TASK_MODULES),
+                       default="small_cnn",
+                       help="task model (default: %(default)s)")
+    label.add_argument("--image-size", type=_positive_int, default=32,
+                       help="side images are resized to for the model "
+                            "(default: %(default)s)")
+    label.add_argument("--epochs", type=_positive_int, default=None,
+                       help="task-model epochs per cycle (default: about "
+                            "150 optimiser steps)")
+    label.add_argument("--selector-epochs", type=_positive_int, default=20,
+                       help="AALU and VAAL epochs (default: %(default)s)")
+    label.add_argument("--device", type=_device, default="auto",
+                       help="auto, cpu, cuda or cuda:N (default: auto)")
+    label.add_argument("--seed", type=_seed, default=0,
+                       help="seeds the cold start, models and strategy "
+                            "(default: %(default)s)")
+    label.add_argument("--no-browser", action="store_true",
+                       help="do not open a browser")
+    label.add_argument("--demo", action="store_true",
+                       help=f"write scikit-learn's digits as PNG files to "
+                            f"{LABEL_DEMO_DIR / 'digits'} (once) and label "
+                            f"them with classes 0-9; the store is "
+                            f"{LABEL_DEMO_DIR / 'labels.sqlite'}")
+    label.set_defaults(func=_label)
 
 
 def _error(command, option, message):
@@ -328,6 +424,14 @@ def _report(args):
     except FileNotFoundError as exc:
         raise _error("report", "DIR", exc) from None
     return 0
+
+
+def _label(args):
+    # Imported here: the labeling app is an optional part (`label` extra).
+    from .labeling.command import run_label
+
+    return run_label(args, lambda option, message: _error("label", option,
+                                                          message))
 
 
 def main(argv=None):

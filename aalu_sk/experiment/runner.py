@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 from .._runtime import resolve_device
 from ..classifier import ImageClassifier
 from ..modules import TASK_MODULES
+from ..stopping import prediction_agreement, stop_set_indices
 from ..strategies.registry import check_strategy_name, make_strategy
 from .checkpoint import (RESULT_FIELDS, ConfigMismatchError, atomic_write,
                          check_split, dataset_fingerprint, derive_seed,
@@ -92,6 +93,12 @@ class ExperimentConfig:
         Also train once on the whole training set (reference line).
     data_dir : str or None, default=None
     download : bool, default=False
+    stop_set : int, default=0
+        Size of a fixed random sample of the training set on which each
+        cycle's model is compared with the previous one
+        (:func:`aalu_sk.stopping.prediction_agreement`), recorded as the
+        ``stop_agreement`` column; 0 turns it off. It only measures: the
+        labeled sets and accuracies are the same either way.
 
     Examples
     --------
@@ -122,6 +129,7 @@ class ExperimentConfig:
     full_data: bool = False
     data_dir: Optional[str] = None
     download: bool = False
+    stop_set: int = 0
 
     def __post_init__(self):
         for name in ("strategies", "seeds", "vaal_channels"):
@@ -172,6 +180,8 @@ class ExperimentConfig:
                      "selector_batch_size"):
             if not whole(getattr(self, name), 1):
                 refuse(name, "must be a positive integer")
+        if not whole(self.stop_set, 0):
+            refuse("stop_set", "must be a non-negative integer")
         if not self.vaal_channels or not all(whole(c, 1)
                                              for c in self.vaal_channels):
             refuse("vaal_channels", "give positive integers")
@@ -288,7 +298,7 @@ def _fit_and_score(template, random_state, X, y, dataset,
 
 
 def _run_cycle(config, dataset, template, name, seed, cycle, labeled, sizes,
-               progress):
+               progress, stop_set=None):
     """Train, evaluate and query once; a pure function of its arguments."""
     X, y = dataset.X_train, dataset.y_train
     labeled = np.asarray(labeled, dtype=np.int64)
@@ -323,7 +333,21 @@ def _run_cycle(config, dataset, template, name, seed, cycle, labeled, sizes,
            "n_labeled": int(labeled.size), "fraction": None,
            "accuracy": accuracy, "train_seconds": train_seconds,
            "query_seconds": query_seconds, "n_selected": int(selected.size)}
+    if stop_set is not None:  # popped by run_experiment
+        row["_stop_predictions"] = net.predict(X[stop_set]).tolist()
     return row, selected.tolist()
+
+
+def _record_stop_agreement(run, row):
+    """Move the stop-set predictions into the run; agreement into the row."""
+    predictions = row.pop("_stop_predictions", None)
+    previous = run.get("stop_predictions")
+    row["stop_agreement"] = None
+    if predictions is not None and previous is not None and \
+            len(previous) == len(predictions) and row["cycle"] > 0:
+        row["stop_agreement"] = prediction_agreement(previous, predictions)
+    if predictions is not None:
+        run["stop_predictions"] = predictions
 
 
 def run_experiment(config, out_dir, *, progress=True, dataset=None,
@@ -377,6 +401,9 @@ def run_experiment(config, out_dir, *, progress=True, dataset=None,
         for seed in config.seeds:
             initial = np.random.RandomState(derive_seed(seed, "initial")) \
                 .permutation(n_train)[:sizes[0]].tolist()
+            stop_set = stop_set_indices(
+                n_train, config.stop_set, derive_seed(seed, "stop")) \
+                if config.stop_set else None
             for name in config.strategies:
                 run = start_run(state, name, seed, initial)
                 while len(run["rows"]) < len(sizes):
@@ -384,7 +411,8 @@ def run_experiment(config, out_dir, *, progress=True, dataset=None,
                     bar.set_description(f"{name} seed {seed}")
                     row, selected = _run_cycle(
                         config, dataset, template, name, seed, cycle,
-                        run["labeled"], sizes, progress)
+                        run["labeled"], sizes, progress, stop_set)
+                    _record_stop_agreement(run, row)
                     row["fraction"] = fractions[cycle]
                     run["rows"].append(row)
                     run["labeled"] = run["labeled"] + selected
