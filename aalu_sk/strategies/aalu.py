@@ -4,8 +4,8 @@ import time
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from .._logging import progress_bar
 from .._runtime import resolve_device, seed_from, seeded
 from ..features import task_outputs
 from ..modules import Assistant, FeatureVAE
@@ -101,7 +101,8 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         Seeds initialisation, batches, latent noise and tie-breaking. The
         global numpy and torch RNGs are left untouched.
     verbose : int, default=0
-        1 shows a progress bar over epochs.
+        1 shows a progress bar over epochs when standard error is a
+        terminal.
 
     Attributes
     ----------
@@ -317,8 +318,9 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         history = []
         vae.train()
         assistant.train()
-        for _ in tqdm(range(self.epochs), desc="AALU selector",
-                      disable=not self.verbose, leave=False):
+        for _ in progress_bar(range(self.epochs), desc="AALU selector",
+                              leave=False,
+                              progress=None if self.verbose else False):
             idx_l = epoch_batches(n_l, n_steps, b_l, device)
             idx_u = epoch_batches(n_u, n_steps, b_u, device)
             sums = torch.zeros(2, device=device)
