@@ -257,6 +257,7 @@ def test_every_parameter_has_a_test():
 
 
 # -- estimator conventions -----------------------------------------------------
+@pytest.mark.contract
 @pytest.mark.parametrize("cls", STRATEGY_CLASSES)
 def test_init_stores_params_and_clone_round_trips(cls):
     params = {name: p.default for name, p in
@@ -270,6 +271,7 @@ def test_init_stores_params_and_clone_round_trips(cls):
     assert cloned.get_params() == est.get_params() and cloned is not est
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize("cls", STRATEGY_CLASSES)
 def test_sklearn_default_constructible_and_repr(cls):
     estimator_checks.check_parameters_default_constructible(cls.__name__,
@@ -342,6 +344,7 @@ APPLICABLE_CHECKS = [
 ]
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize("check", APPLICABLE_CHECKS)
 def test_image_classifier_sklearn_checks(check):
     """The scikit-learn checks that apply to an image classifier.

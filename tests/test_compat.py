@@ -17,6 +17,7 @@ import sklearn.utils.validation
 from modAL.models import ActiveLearner
 from sklearn.linear_model import LogisticRegression
 
+import aalu_sk.strategies.base as base
 from aalu_sk import _compat
 
 pytestmark = pytest.mark.contract
@@ -136,8 +137,10 @@ def test_teach_only_new_fits_on_the_new_samples_only(data):
     learner = ActiveLearner(LogisticRegression(), X_training=X[:10],
                             y_training=y[:10])
     learner.teach(X[10:50], y[10:50], only_new=True)
-    # The training set grows, but the model is the one fit on the new 40.
-    assert learner.X_training.shape == (50, 3)
+    # The model is the one fit on the new 40. (modAL 0.4.1 also adds them
+    # to X_training; 0.4.2 does not.)
+    modal_042 = base.modal_expects_scores()
+    assert learner.X_training.shape == ((10, 3) if modal_042 else (50, 3))
     reference = LogisticRegression().fit(X[10:50], y[10:50])
     np.testing.assert_allclose(learner.estimator.coef_, reference.coef_)
 
