@@ -139,9 +139,6 @@ class _TqdmHandler(logging.Handler):
             self.handleError(record)
 
 
-_CLI_HANDLER = None
-
-
 def configure_cli_logging(verbosity=0, quiet=False):
     """Show aalu_sk's log records as the ``aalu-sk`` command does.
 
@@ -158,15 +155,15 @@ def configure_cli_logging(verbosity=0, quiet=False):
     level : int
         The level set on the ``aalu_sk`` logger.
     """
-    global _CLI_HANDLER
     logger = logging.getLogger("aalu_sk")
-    if _CLI_HANDLER is not None:
-        logger.removeHandler(_CLI_HANDLER)
-    _CLI_HANDLER = _TqdmHandler()
-    _CLI_HANDLER.setFormatter(_Formatter("%(asctime)s  %(message)s",
-                                         datefmt="%H:%M:%S"))
+    for handler in list(logger.handlers):    # from an earlier call
+        if isinstance(handler, _TqdmHandler):
+            logger.removeHandler(handler)
+    handler = _TqdmHandler()
+    handler.setFormatter(_Formatter("%(asctime)s  %(message)s",
+                                    datefmt="%H:%M:%S"))
     level = logging.WARNING if quiet else \
         logging.DEBUG if verbosity > 0 else logging.INFO
     logger.setLevel(level)
-    logger.addHandler(_CLI_HANDLER)
+    logger.addHandler(handler)
     return level

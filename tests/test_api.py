@@ -115,9 +115,18 @@ def _device(make):
 
 
 def _verbose(make, capsys):
+    from unittest import mock
+
+    from aalu_sk import _logging
+
+    # As on a terminal: verbose=1 draws a bar, verbose=0 nothing.
+    with mock.patch.object(_logging, "_is_terminal", lambda stream: True):
+        make(verbose=1)
+        assert "selector" in capsys.readouterr().err
+        make(verbose=0)
+        assert capsys.readouterr().err == ""
+    # Not on a terminal (as here, under pytest): no bar either way.
     make(verbose=1)
-    assert "selector" in capsys.readouterr().err
-    make(verbose=0)
     assert capsys.readouterr().err == ""
 
 
