@@ -82,10 +82,18 @@ def test_the_stand_in_counts_like_a_bar(capsys):
     assert capsys.readouterr() == ("", "")
 
 
-def test_the_library_adds_no_visible_handler():
-    handlers = logging.getLogger("aalu_sk").handlers
-    assert all(isinstance(h, logging.NullHandler) or
-               type(h).__name__ == "_TqdmHandler" for h in handlers)
+def test_the_library_shows_nothing_until_the_application_asks():
+    script = ("import logging, aalu_sk.experiment\n"
+              "logging.getLogger('aalu_sk.experiment.runner').warning('x')\n"
+              "logging.getLogger('aalu_sk.experiment.runner').info('y')\n"
+              "print([type(h).__name__ for h in "
+              "logging.getLogger('aalu_sk').handlers])\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "['NullHandler']\n"
+    # A NullHandler only: not even logging's last resort prints a record.
+    assert "x" not in done.stderr.splitlines()
 
 
 # -- the runner ------------------------------------------------------------------------

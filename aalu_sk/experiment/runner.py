@@ -29,6 +29,7 @@ from typing import Optional
 import numpy as np
 from sklearn.base import clone
 from skorch.callbacks import Callback
+
 from .._logging import progress_bar, use_bars
 from .._runtime import resolve_device
 from ..classifier import ImageClassifier
