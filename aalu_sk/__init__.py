@@ -6,8 +6,9 @@ and the baselines it is compared with.
 
 from . import _compat
 from .classifier import ImageClassifier, TaskOutputs
-from .strategies import (AdversarialUncertaintySampler, CoreSetSampler,
-                         EntropySampler, RandomSampler, VAALSampler)
+from .strategies import (AdversarialUncertaintySampler, BADGESampler,
+                         CoreSetSampler, EntropySampler, MarginSampler,
+                         RandomSampler, VAALSampler)
 
 __version__ = "0.1.0"
 
@@ -21,7 +22,9 @@ __all__ = [
     "AdversarialUncertaintySampler",
     "RandomSampler",
     "EntropySampler",
+    "MarginSampler",
     "CoreSetSampler",
+    "BADGESampler",
     "VAALSampler",
     "__version__",
 ]

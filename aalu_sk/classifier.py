@@ -6,20 +6,23 @@ one batched pass what active-learning selectors need: penultimate features,
 class probabilities and per-sample losses (:meth:`ImageClassifier.forward_pass`).
 """
 
+import inspect
 from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback
 from skorch.exceptions import NotInitializedError
 from torch import nn
 
 from ._runtime import resolve_device, seed_from, seeded
 from .modules import TASK_MODULES
-from .validation import check_images, check_labels, image_shape, to_tensor
+from .validation import (array_fingerprint, check_images, check_labels,
+                         image_shape, to_tensor)
 
-__all__ = ["ImageClassifier", "TaskOutputs"]
+__all__ = ["ImageClassifier", "TaskOutputs", "LossRecorder"]
 
 
 class TaskOutputs(NamedTuple):
@@ -55,6 +58,42 @@ class _ImageArrayDataset(torch.utils.data.Dataset):
         return x, y
 
 
+class LossRecorder(Callback):
+    """Keep each training sample's loss across the epochs of a fit.
+
+    After every epoch the model is evaluated (eval mode, no augmentation)
+    on the whole training set, and each sample's cross-entropy is added
+    up; at the end of training ``net.training_losses_`` holds the mean
+    over epochs. A sample the network learns late, or never, has a high
+    mean loss even when the final model fits it perfectly, so the mean is
+    a signal of how hard a labeled sample is where the final training
+    loss (close to zero for a network that memorises its small labeled
+    set) is mostly noise. :class:`ImageClassifier` adds this callback
+    itself when ``record_losses=True``.
+
+    Notes
+    -----
+    This follows the training-dynamics view of Swayamdipta et al.,
+    "Dataset Cartography" (EMNLP 2020), who record the model's confidence
+    on each training sample at the end of every epoch.
+    """
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.X_, self.y_ = X, y
+        self.sums_, self.epochs_ = None, 0
+
+    def on_epoch_end(self, net, **kwargs):
+        loss = net.forward_pass(self.X_, self.y_).loss.astype(np.float64)
+        self.sums_ = loss if self.sums_ is None else self.sums_ + loss
+        self.epochs_ += 1
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        if self.epochs_:
+            net.training_losses_ = (self.sums_ / self.epochs_).astype(
+                np.float32)
+        self.X_ = self.y_ = None  # do not keep the data alive
+
+
 class ImageClassifier(NeuralNetClassifier):
     """A skorch neural-net classifier for images, ready for active learning.
 
@@ -64,9 +103,11 @@ class ImageClassifier(NeuralNetClassifier):
         The task model. ``"resnet18"`` is torchvision's ResNet-18 with the
         small-image stem (:class:`~aalu_sk.modules.CifarResNet18`);
         ``"small_cnn"`` is :class:`~aalu_sk.modules.SmallCNN` for 8x8 to
-        28x28 grayscale images. Named modules get ``num_classes`` and the
-        images' channel count automatically; a module class gets its
-        arguments from ``module__<name>`` parameters.
+        28x28 grayscale images; ``"mlp"`` is :class:`~aalu_sk.modules.MLP`,
+        a two-layer perceptron on the flattened images. Named modules get
+        ``num_classes``, the images' channel count (and, where they take
+        it, their size) automatically; a module class gets its arguments
+        from ``module__<name>`` parameters.
     num_classes : int or None, default=None
         Number of classes; labels must be ``0..num_classes-1``. Set it in
         active learning, where the first labeled set may miss a class. If
@@ -84,6 +125,12 @@ class ImageClassifier(NeuralNetClassifier):
     feature_layer : str or None, default=None
         Name (as in ``module.named_modules()``) of the layer whose *input*
         is the feature vector. None means the last ``torch.nn.Linear``.
+    record_losses : bool, default=False
+        Record each training sample's loss after every epoch
+        (:class:`LossRecorder`) and keep the mean over epochs in
+        ``training_losses_``: the labeled-loss signal that
+        :class:`~aalu_sk.AdversarialUncertaintySampler` ranks by default.
+        Costs one extra no-grad pass over the training set per epoch.
     random_state : int or None, default=None
         Seeds weight initialisation, shuffling and flips. The global torch
         RNG is left as it was. None uses (and advances) the global RNG.
@@ -106,6 +153,13 @@ class ImageClassifier(NeuralNetClassifier):
     n_classes_ : int
     input_shape_ : tuple of int
         ``(C, H, W)`` of the images seen in :meth:`fit`.
+    training_losses_ : ndarray of shape (n_samples,)
+        With ``record_losses=True``: each training sample's cross-entropy,
+        averaged over the epochs of the last :meth:`fit`.
+    training_fingerprint_ : str
+        With ``record_losses=True``: a digest of the images and labels of
+        the last :meth:`fit`, so that ``training_losses_`` is only read
+        for the data it was recorded on.
 
     Notes
     -----
@@ -130,11 +184,12 @@ class ImageClassifier(NeuralNetClassifier):
     def __init__(self, module="resnet18", *, num_classes=None,
                  criterion=nn.CrossEntropyLoss, optimizer=torch.optim.Adam,
                  lr=1e-3, max_epochs=10, batch_size=128, augment=False,
-                 feature_layer=None, random_state=None, device="auto",
-                 train_split=None, verbose=0, **kwargs):
+                 feature_layer=None, record_losses=False, random_state=None,
+                 device="auto", train_split=None, verbose=0, **kwargs):
         self.num_classes = num_classes
         self.augment = augment
         self.feature_layer = feature_layer
+        self.record_losses = record_losses
         self.random_state = random_state
         super().__init__(module, criterion=criterion, optimizer=optimizer,
                          lr=lr, max_epochs=max_epochs, batch_size=batch_size,
@@ -159,9 +214,18 @@ class ImageClassifier(NeuralNetClassifier):
                 defaults["num_classes"] = self.num_classes or self.n_classes_
             if getattr(self, "input_shape_", None):
                 defaults["in_channels"] = self.input_shape_[0]
+                if "image_size" in inspect.signature(
+                        TASK_MODULES[self.module]).parameters:
+                    defaults["image_size"] = self.input_shape_[1:]
             self.module_ = TASK_MODULES[self.module](**{**defaults, **kwargs})
             return self
         return super().initialize_module()
+
+    def get_default_callbacks(self):
+        callbacks = list(super().get_default_callbacks())
+        if self.record_losses:
+            callbacks.append(("loss_recorder", LossRecorder()))
+        return callbacks
 
     def get_dataset(self, X, y=None):
         if isinstance(X, torch.utils.data.Dataset):
@@ -214,9 +278,14 @@ class ImageClassifier(NeuralNetClassifier):
         y = check_labels(y, X.shape[0], n_classes=self.num_classes)
         self.input_shape_ = image_shape(X)
         self.n_classes_ = self.num_classes or int(y.max()) + 1
+        for name in ("training_losses_", "training_fingerprint_"):
+            self.__dict__.pop(name, None)
         seed = None if self.random_state is None else seed_from(self.random_state)
         with seeded(seed, resolve_device(self.device)):
-            return super().fit(X, y, **fit_params)
+            super().fit(X, y, **fit_params)
+        if self.record_losses:
+            self.training_fingerprint_ = array_fingerprint(X, y)
+        return self
 
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, n_classes)``."""

@@ -27,6 +27,7 @@ from ._logging import configure_cli_logging
 from ._runtime import resolve_device
 from .experiment import (STRATEGIES, ConfigMismatchError, ExperimentConfig,
                          load_dataset, run_experiment, write_report)
+from .strategies.registry import check_strategy_name
 from .modules import TASK_MODULES
 
 __all__ = ["main", "build_parser", "DEMO_CONFIG"]
@@ -47,11 +48,17 @@ def _strategy_list(text):
     names = [n.strip() for n in text.split(",") if n.strip()]
     if names == ["all"]:
         return tuple(STRATEGIES)
-    unknown = [n for n in names if n not in STRATEGIES]
+    unknown = []
+    for name in names:
+        try:
+            check_strategy_name(name)
+        except ValueError:
+            unknown.append(name)
     if unknown or not names:
         raise argparse.ArgumentTypeError(
             f"unknown strategies {unknown or text!r}; choose from "
-            f"{','.join(STRATEGIES)} (comma-separated) or 'all'")
+            f"{','.join(STRATEGIES)} (comma-separated; +div or +topk after "
+            f"a name sets its batch rule) or 'all'")
     return tuple(names)
 
 
@@ -87,12 +94,27 @@ def _positive_float(text):
     return value
 
 
-def _fraction(text):
-    value = _number(float, text)
-    if not 0 < value <= 1:
+def _budget(text):
+    """A labeled-set size: a whole number of samples or a fraction."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = _number(float, text)
+        if not 0 < value <= 1:
+            raise argparse.ArgumentTypeError(
+                f"must be a fraction of the training set in (0, 1] or a "
+                f"whole number of samples; got {text}") from None
+        return value
+    if value < 1:
         raise argparse.ArgumentTypeError(
-            f"must be a fraction of the training set in (0, 1]; got {text}")
+            f"must be a fraction of the training set in (0, 1] or a whole "
+            f"number of samples; got {text}")
     return value
+
+
+def _steps(text):
+    return None if text == "none" else \
+        "auto" if text == "auto" else _positive_int(text)
 
 
 def _int_list(text):
@@ -153,10 +175,13 @@ def _add_run_arguments(run):
                      metavar="SEED", help="distinct non-negative integers "
                                           "(default: 0 1 2)")
     for name, kind, help_ in (
-            ("initial", _fraction, "first labeled fraction, in (0, 1)"),
-            ("step", _positive_float, "fraction added per cycle, > 0"),
-            ("final", _fraction, "last labeled fraction, above --initial "
-                                 "and at most 1")):
+            ("initial", _budget, "first labeled set: a fraction in (0, 1) "
+                                 "or, with --step and --final, a number "
+                                 "of samples"),
+            ("step", _budget, "fraction (or number of samples) added per "
+                              "cycle"),
+            ("final", _budget, "last labeled fraction (or number), above "
+                               "--initial")):
         run.add_argument(f"--{name}", type=kind, default=getattr(d, name),
                          help=f"{help_} (default: %(default)s)")
     run.add_argument("--model", choices=sorted(TASK_MODULES),
@@ -177,6 +202,11 @@ def _add_run_arguments(run):
     run.add_argument("--selector-batch-size", type=_positive_int,
                      default=d.selector_batch_size,
                      help="AALU and VAAL batch size (default: %(default)s)")
+    run.add_argument("--selector-max-steps", type=_steps,
+                     default=d.selector_max_steps, metavar="N|none|auto",
+                     help="AALU and VAAL step budget: a number, 'none' "
+                          "(full epochs) or 'auto' (each strategy's "
+                          "default; default: %(default)s)")
     run.add_argument("--vaal-channels", type=_int_list,
                      default=d.vaal_channels, metavar="C1,C2,...",
                      help="VAAL encoder widths (default: "
@@ -285,6 +315,12 @@ def _show(out, quiet, render=False):
 
 
 def _run(args):
+    kinds = {type(v) for v in (args.initial, args.step, args.final)}
+    if len(kinds) > 1:
+        raise _error("run", "--initial/--step/--final",
+                     f"give all three as fractions or all three as numbers "
+                     f"of samples; got --initial {args.initial} --step "
+                     f"{args.step} --final {args.final}")
     if not args.initial < args.final:
         raise _error("run", "--initial", f"must be below --final; got "
                                          f"--initial {args.initial} and "
@@ -299,6 +335,7 @@ def _run(args):
         batch_size=args.batch_size, lr=args.lr, augment=args.augment,
         selector_epochs=args.selector_epochs,
         selector_batch_size=args.selector_batch_size,
+        selector_max_steps=args.selector_max_steps,
         vaal_channels=args.vaal_channels, device=args.device or "auto",
         full_data=args.full_data, data_dir=args.data_dir,
         download=args.download)

@@ -5,6 +5,7 @@ Task models (wrapped by :class:`aalu_sk.ImageClassifier`):
 - :class:`CifarResNet18`: torchvision's ResNet-18 with the small-image stem
   (3x3 convolution, stride 1, no max-pool), as used in the paper.
 - :class:`SmallCNN`: a light network for 8x8 to 28x28 grayscale images.
+- :class:`MLP`: a two-layer perceptron on flattened images.
 
 Selector networks:
 
@@ -17,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["CifarResNet18", "SmallCNN", "mlp", "FeatureVAE", "Assistant",
+__all__ = ["CifarResNet18", "SmallCNN", "MLP", "mlp", "FeatureVAE", "Assistant",
            "ConvVAE", "TASK_MODULES"]
 
 
@@ -73,8 +74,36 @@ class SmallCNN(nn.Module):
         return self.fc(self.features(x))
 
 
+class MLP(nn.Module):
+    """A two-layer perceptron on flattened images: one hidden layer, then logits.
+
+    The cheapest task model: for small images (8x8 digits, 28x28 MNIST) and
+    quick protocols. The features the selectors read are the hidden layer's
+    activations.
+
+    Parameters
+    ----------
+    num_classes : int, default=10
+    in_channels : int, default=1
+    image_size : tuple of int, default=(8, 8)
+        ``(H, W)`` of the input images.
+    hidden_dim : int, default=256
+    """
+
+    def __init__(self, num_classes=10, in_channels=1, image_size=(8, 8),
+                 hidden_dim=256):
+        super().__init__()
+        n_in = in_channels * int(image_size[0]) * int(image_size[1])
+        self.features = nn.Sequential(nn.Flatten(),
+                                      nn.Linear(n_in, hidden_dim), nn.ReLU())
+        self.fc = nn.Linear(hidden_dim, num_classes)
+
+    def forward(self, x):
+        return self.fc(self.features(x))
+
+
 #: Task modules that :class:`aalu_sk.ImageClassifier` knows by name.
-TASK_MODULES = {"resnet18": CifarResNet18, "small_cnn": SmallCNN}
+TASK_MODULES = {"resnet18": CifarResNet18, "small_cnn": SmallCNN, "mlp": MLP}
 
 
 def mlp(in_dim, hidden_dim, out_dim, n_layers=3):

@@ -153,13 +153,16 @@ class _SkactivemlAdapter(SingleAnnotatorPoolQueryStrategy):
         check_equal_missing_label(clf.missing_label, self.missing_label_)
         return clf
 
-    def _fitted(self, clf, X, y, labeled):
+    def _fitted(self, clf, X, y, labeled, strategy):
         if isinstance(clf, ImageClassifier):
             if not labeled.any():
                 raise ValueError(
                     "fit_clf=True with an ImageClassifier needs labeled "
                     "samples; every label in y is missing_label.")
-            return clone(clf).fit(X[labeled], _integer_labels(y[labeled]))
+            model = clone(clf)
+            if strategy.reads_training_losses():
+                model.set_params(record_losses=True)
+            return model.fit(X[labeled], _integer_labels(y[labeled]))
         return clone(clf).fit(X, y)
 
     def _task_model(self, clf):
@@ -228,7 +231,7 @@ array-like of shape (n_candidates, ...), default=None
         estimator = None
         if strategy.needs_estimator:
             if fit_clf:
-                clf = self._fitted(clf, X, y, labeled)
+                clf = self._fitted(clf, X, y, labeled, strategy)
             estimator = self._task_model(clf)
         y_labeled = y[labeled]
         if isinstance(clf, ImageClassifier):

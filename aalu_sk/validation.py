@@ -18,12 +18,13 @@ Conversion happens batch by batch (:func:`to_tensor`), so a large ``uint8``
 pool never exists as a whole in ``float32``.
 """
 
+import hashlib
 import numbers
 
 import numpy as np
 import torch
 
-__all__ = ["check_samples", "check_images", "check_positive_ints",
+__all__ = ["array_fingerprint", "check_samples", "check_images", "check_positive_ints",
            "check_nonnegative_numbers", "image_shape", "to_tensor", "check_labels",
            "check_n_instances"]
 
@@ -234,3 +235,23 @@ def check_nonnegative_numbers(estimator, names):
                 value, numbers.Real) or not np.isfinite(value) or value < 0:
             raise ValueError(
                 f"{name} must be a finite number >= 0; got {value!r}.")
+
+
+def array_fingerprint(*arrays):
+    """SHA-256 over arrays' values, dtypes and shapes, in order.
+
+    Parameters
+    ----------
+    *arrays : array-like
+
+    Returns
+    -------
+    fingerprint : str
+        64 hexadecimal digits; equal only for equal data.
+    """
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(_as_array(array, "array"))
+        digest.update(f"{array.dtype.str}:{array.shape};".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()

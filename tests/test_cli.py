@@ -123,12 +123,23 @@ def test_strategy_names_and_ablations_parse():
      "argument --initial: must be below --final"),
     (["--initial", "0"], 2,
      "argument --initial: must be a fraction of the training set in "
-     "(0, 1]; got 0"),
+     "(0, 1] or a whole number of samples; got 0"),
     (["--final", "1.5"], 2,
-     "argument --final: must be a fraction of the training set in (0, 1]; "
-     "got 1.5"),
-    (["--step", "0"], 2, "argument --step: must be > 0; got 0"),
-    (["--step", "-0.05"], 2, "argument --step: must be > 0; got -0.05"),
+     "argument --final: must be a fraction of the training set in (0, 1] "
+     "or a whole number of samples; got 1.5"),
+    (["--step", "0"], 2, "argument --step: must be a fraction of the "
+                         "training set in (0, 1] or a whole number of "
+                         "samples; got 0"),
+    (["--step", "-0.05"], 2, "argument --step: must be a fraction"),
+    (["--initial", "60", "--step", "60", "--final", "0.4"], 1,
+     "argument --initial/--step/--final: give all three as fractions or "
+     "all three as numbers of samples; got --initial 60 --step 60 --final "
+     "0.4"),
+    (["--initial", "60", "--step", "60", "--final", "5000"], 1,
+     "argument --initial/--step: final=5000 samples, but the training set "
+     "holds 1347"),
+    (["--strategies", "badge+div"], 2,
+     "argument --strategies: unknown strategies ['badge+div']"),
     (["--seeds"], 2, "argument --seeds: expected at least one argument"),
     (["--seeds", "-1"], 2,
      "argument --seeds: must be non-negative integers; got -1"),
@@ -142,7 +153,9 @@ def test_strategy_names_and_ablations_parse():
      "sizes would be [0, 0,"),
 ], ids=["unknown-strategy", "unknown-dataset", "initial-above-final",
         "initial-equals-final", "initial-zero", "final-above-one",
-        "step-zero", "step-negative", "seeds-empty", "seed-negative",
+        "step-zero", "step-negative", "mixed-counts-and-fractions",
+        "counts-beyond-the-data", "suffix-on-badge", "seeds-empty",
+        "seed-negative",
         "seeds-repeated", "epochs-zero", "epochs-not-a-number",
         "schedule-too-fine"])
 def test_bad_run_option_is_refused_with_its_name(extra, status, message,

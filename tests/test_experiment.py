@@ -90,6 +90,30 @@ def test_label_schedule_sizes_and_fractions():
         ExperimentConfig(initial=0.1, step=0.001, final=0.2).label_schedule(50)
 
 
+def test_label_schedule_in_numbers_of_samples():
+    config = ExperimentConfig(initial=60, step=60, final=200)
+    assert config.counts
+    assert config.label_schedule(1347) == (
+        [60, 120, 180, 200], [round(n / 1347, 10) for n in (60, 120, 180, 200)])
+    assert not ExperimentConfig(initial=60, step=60, final=0.4).counts
+    with pytest.raises(ValueError, match="As fractions"):
+        ExperimentConfig(initial=60, step=60, final=0.4).validate()
+    with pytest.raises(ValueError, match="holds 100"):
+        ExperimentConfig(initial=60, step=60, final=200).label_schedule(100)
+
+
+def test_counts_protocol_with_recorded_losses_runs(dataset, tmp_path):
+    """A small-budget protocol: 30 + 30 samples, default AALU (which reads
+    recorded training losses) beside entropy with diversity."""
+    config = ExperimentConfig(**{**TINY, "initial": 30, "step": 30,
+                                 "final": 60, "model": "mlp",
+                                 "strategies": ("aalu", "entropy+div")})
+    rows = run_experiment(config, tmp_path, progress=False, dataset=dataset)
+    assert [r["n_labeled"] for r in rows] == [30, 60, 30, 60]
+    # recording losses leaves training alone: both first models are equal
+    assert rows[0]["accuracy"] == rows[2]["accuracy"]
+
+
 def test_config_round_trips_through_json():
     config = ExperimentConfig(strategies=("aalu", "random"), seeds=(3, 1),
                               vaal_channels=(8, 16))

@@ -36,10 +36,12 @@ def far_cluster_pool(seed=0, n_lab=80, n_pool=120, n_far=10, dim=16):
     return f_l, p[:n_lab], loss, f_u, p[n_lab:], n_far
 
 
+@pytest.mark.parametrize("preset", ["paper", "default"])
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_far_unlabeled_cluster_dominates_the_query(variant):
+def test_far_unlabeled_cluster_dominates_the_query(variant, preset):
     f_l, p_l, loss, f_u, p_u, n_far = far_cluster_pool()
     sampler = AdversarialUncertaintySampler(epochs=50, random_state=0,
+                                            preset=preset,
                                             **VARIANTS[variant])
     scores = sampler.fit_scores(f_l, p_l, loss, f_u, p_u)
     top = np.argsort(-scores)[:n_far]
@@ -66,13 +68,15 @@ def test_ablation_presets_are_the_papers_table():
     assert all(defaults[k] == v for k, v in ABLATIONS["AALU"].items())
 
 
-def test_ranking_alone_scores_higher_loss_higher():
+@pytest.mark.parametrize("preset", ["paper", "default"])
+def test_ranking_alone_scores_higher_loss_higher(preset):
     """lossLearn: trained on Eq. 8 only, A orders samples by task loss."""
     rng = np.random.RandomState(0)
     f_l = rng.randn(300, 8)
     loss = np.exp(f_l[:, 0])  # loss grows with feature 0
     sampler = AdversarialUncertaintySampler(
-        epochs=50, adversarial=False, use_prediction=False, random_state=0)
+        epochs=50, adversarial=False, use_prediction=False, random_state=0,
+        preset=preset)
     # Scoring the labeled set itself: its scores must follow its losses.
     scores = sampler.fit_scores(f_l, None, loss, f_l, None)
     assert spearmanr(scores, loss).correlation > 0.8
@@ -104,7 +108,8 @@ def test_prediction_input_finds_uncertain_samples():
 def test_query_on_a_task_model_returns_distinct_pool_indices(split,
                                                              fitted_net):
     X_l, y_l, X_u = split[0], split[1], split[2]
-    sampler = AdversarialUncertaintySampler(epochs=2, random_state=0)
+    sampler = AdversarialUncertaintySampler(preset="paper", epochs=2,
+                                            random_state=0)
     idx = sampler.query(X_l, y_l, X_u, fitted_net, n_instances=7)
     assert idx.dtype == np.int64 and len(set(idx.tolist())) == 7
     assert idx.min() >= 0 and idx.max() < len(X_u)
@@ -113,7 +118,8 @@ def test_query_on_a_task_model_returns_distinct_pool_indices(split,
     np.testing.assert_array_equal(
         np.sort(sampler.scores_)[::-1][:7], sampler.scores_[idx])
     assert len(sampler.history_) == 2
-    assert set(sampler.timings_) == {"task_forward", "train", "score"}
+    assert set(sampler.timings_) == {"task_forward", "train", "score",
+                                     "select"}
 
 
 def test_plain_sklearn_classifier_works(digits):
@@ -177,3 +183,88 @@ def test_nothing_to_learn_is_refused():
     s = AdversarialUncertaintySampler(adversarial=False, ranking_weight=0)
     with pytest.raises(ValueError, match="nothing to learn"):
         s.fit_scores(f, None, None, f, None)
+
+
+def mislabeled_digits(digits, n=80, flipped=(3, 17)):
+    """n digits with the labels of ``flipped`` changed to a wrong class."""
+    X, y = digits
+    X, y = X[:n], y[:n].copy()
+    for i in flipped:
+        y[i] = (y[i] + 5) % 10
+    return X, y, list(flipped)
+
+
+def test_recorded_losses_rank_known_hard_samples_first(digits):
+    """Mislabeled samples are learned last: their mean training loss is top.
+
+    The final model memorises the small set, so its own losses are all
+    near zero and no longer single out the hard samples.
+    """
+    from aalu_sk import ImageClassifier
+
+    X, y, hard = mislabeled_digits(digits)
+    net = ImageClassifier("mlp", num_classes=10, max_epochs=150,
+                          batch_size=16, random_state=0,
+                          record_losses=True).fit(X, y)
+    recorded = net.training_losses_
+    assert sorted(np.argsort(-recorded)[:2].tolist()) == hard
+    assert recorded[hard].min() > 3 * np.median(recorded)
+    final = net.per_sample_loss(X, y)
+    assert final.max() < 0.1  # memorised: little ranking signal left
+    assert sorted(np.argsort(-final)[:2].tolist()) != hard
+
+
+def test_default_preset_ranks_recorded_losses(digits):
+    """With the default preset, the assistant ranks by the recorded losses:
+    the pool's copies of the mislabeled samples come first."""
+    from aalu_sk import ImageClassifier
+
+    X, y, hard = mislabeled_digits(digits)
+    net = ImageClassifier("mlp", num_classes=10, max_epochs=150,
+                          batch_size=16, random_state=0,
+                          record_losses=True).fit(X, y)
+    pool = X[:40] + 0.01  # near-copies of the first 40 labeled images
+    kw = dict(adversarial=False, use_prediction=False, epochs=300,
+              random_state=0)
+    trained = AdversarialUncertaintySampler(**kw)
+    trained.query(X, y, pool, net, 2)
+    assert trained.config_["loss_source"] == "training"
+    ranks = spearmanr(trained.scores_, net.training_losses_[:40]).correlation
+    assert ranks > 0.5
+    assert sorted(np.argsort(-trained.scores_)[:2].tolist()) == hard
+    paper = AdversarialUncertaintySampler(preset="paper", **kw)
+    paper.query(X, y, pool, net, 2)
+    assert paper.config_["loss_source"] == "final"
+
+
+def test_recorded_losses_are_only_read_for_their_own_labeled_set(digits):
+    from aalu_sk import ImageClassifier
+
+    X, y, _ = mislabeled_digits(digits)
+    net = ImageClassifier("mlp", num_classes=10, max_epochs=2,
+                          random_state=0, record_losses=True).fit(X, y)
+    other_X, other_y = X[::-1].copy(), y[::-1].copy()
+    auto = AdversarialUncertaintySampler(epochs=1, random_state=0)
+    auto.query(other_X, other_y, X[:10], net, 2)
+    assert auto.config_["loss_source"] == "final"
+    with pytest.raises(ValueError, match="exactly this labeled set"):
+        AdversarialUncertaintySampler(epochs=1, loss_source="training") \
+            .query(other_X, other_y, X[:10], net, 2)
+    assert AdversarialUncertaintySampler().reads_training_losses()
+    assert not AdversarialUncertaintySampler(
+        preset="paper").reads_training_losses()
+    assert not AdversarialUncertaintySampler(
+        ranking_weight=0).reads_training_losses()
+
+
+def test_recording_does_not_change_the_trained_model(digits):
+    from aalu_sk import ImageClassifier
+
+    X, y, _ = mislabeled_digits(digits)
+    kw = dict(num_classes=10, max_epochs=3, random_state=0)
+    plain = ImageClassifier("small_cnn", **kw).fit(X, y)
+    recorded = ImageClassifier("small_cnn", record_losses=True, **kw).fit(X, y)
+    np.testing.assert_array_equal(plain.predict_proba(X),
+                                  recorded.predict_proba(X))
+    assert recorded.training_losses_.shape == (len(y),)
+    assert not hasattr(plain, "training_losses_")

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from aalu_sk import CoreSetSampler, EntropySampler, RandomSampler, VAALSampler
+from aalu_sk import (BADGESampler, CoreSetSampler, EntropySampler,
+                     MarginSampler, RandomSampler, VAALSampler)
 
 
 class FeatureModel:
@@ -92,3 +93,90 @@ def test_vaal_needs_images(sampler):
     X = np.random.RandomState(0).rand(10, 5)
     with pytest.raises(ValueError, match="images"):
         sampler.query(X, np.zeros(10, int), X, n_instances=1)
+
+
+def test_margin_picks_the_closest_call_not_the_flattest_tail():
+    """Entropy and margin disagree: the tail of unlikely classes.
+
+    Sample 0 is split between two classes (margin 0); sample 1 is sure of
+    its class at 0.5 with the rest spread thinly (high entropy, margin
+    large). Margin queries 0, entropy queries 1.
+    """
+    proba = np.array([[0.48, 0.48, 0.01, 0.01, 0.01, 0.01],
+                      [0.5, 0.1, 0.1, 0.1, 0.1, 0.1],
+                      [0.9, 0.02, 0.02, 0.02, 0.02, 0.02]])
+    model = FeatureModel(np.eye(3), proba)
+    X = np.arange(3, dtype=np.float32)[:, None]
+    assert MarginSampler(random_state=0).query(
+        None, None, X, model, 1).tolist() == [0]
+    assert EntropySampler(random_state=0).query(
+        None, None, X, model, 1).tolist() == [1]
+
+
+def test_badge_first_pick_is_the_largest_gradient_and_batches_spread():
+    rng = np.random.RandomState(0)
+    n = 120
+    feats = np.concatenate([rng.randn(60, 4) * 0.05 + 3,
+                            rng.randn(60, 4) * 0.05 - 3])
+    proba = np.tile([[0.98, 0.01, 0.01]], (n, 1))
+    # uncertain samples in both clusters; the most uncertain in the first
+    proba[:20] = [0.34, 0.33, 0.33]
+    proba[60:80] = [0.45, 0.45, 0.10]
+    proba[0] = [0.34, 0.33, 0.33]
+    feats[0] *= 1.5  # largest ||h|| among the most uncertain
+    model = FeatureModel(feats, proba)
+    X = np.arange(n, dtype=np.float32)[:, None]
+    sampler = BADGESampler(random_state=0)
+    idx = sampler.query(None, None, X, model, 4)
+    assert idx[0] == 0
+    assert sampler.scores_.argmax() == 0
+    # k-means++ reaches the second uncertain cluster within the batch
+    assert np.any((idx >= 60) & (idx < 80))
+
+
+def test_diversity_spreads_an_uncertainty_batch_over_clusters():
+    """Entropy's top 10 scores sit in one tight cluster, the next 50 in another.
+
+    Plain top-k takes all 6 from the first cluster; with
+    diversity="kmeans" the batch (from the 24 best) covers both.
+    """
+    rng = np.random.RandomState(0)
+    feats = np.concatenate([rng.randn(10, 3) * 0.01,
+                            rng.randn(50, 3) * 0.01 + 5,
+                            rng.randn(40, 3) * 0.01 - 5])
+    ent = np.concatenate([np.linspace(0.50, 0.45, 10),
+                          np.linspace(0.44, 0.40, 50),
+                          np.full(40, 0.02)])
+    proba = np.stack([ent, 1 - ent], axis=1)  # binary: entropy ranks by ent
+    model = FeatureModel(feats, proba)
+    X = np.arange(100, dtype=np.float32)[:, None]
+    for cls in (EntropySampler, MarginSampler):
+        plain = cls(random_state=0).query(None, None, X, model, 6)
+        assert (plain < 10).all()
+        spread = cls(diversity="kmeans", random_state=0).query(
+            None, None, X, model, 6)
+        assert np.any(spread < 10) and np.any((spread >= 10) & (spread < 60))
+        assert not np.any(spread >= 60)  # never below the candidates
+
+
+def test_vaal_diversity_and_step_budget():
+    rng = np.random.RandomState(0)
+    X_l, X_u = rng.rand(20, 1, 8, 8), rng.rand(300, 1, 8, 8)
+    kw = dict(channels=(4, 8), hidden_dim=16, batch_size=10, random_state=0)
+    capped = VAALSampler(epochs=5, max_steps=7, **kw)
+    capped.query(X_l, np.zeros(20, int), X_u, n_instances=5)
+    # 30 steps per epoch (300 pool / 10), capped at 7: one partial epoch
+    assert len(capped.history_) == 1
+    spread = VAALSampler(epochs=1, diversity="kmeans", **kw)
+    idx = spread.query(X_l, np.zeros(20, int), X_u, n_instances=5)
+    plain = VAALSampler(epochs=1, **kw)
+    plain_idx = plain.query(X_l, np.zeros(20, int), X_u, n_instances=5)
+    np.testing.assert_array_equal(spread.scores_, plain.scores_)
+    # the diverse batch comes from the 20 lowest outputs, but is not
+    # simply the 5 lowest
+    lowest20 = set(np.argsort(plain.scores_)[:20].tolist())
+    assert set(idx.tolist()) <= lowest20
+    assert set(idx.tolist()) != set(plain_idx.tolist())
+    with pytest.raises(ValueError, match="diversity"):
+        VAALSampler(epochs=1, diversity="dpp", **kw).query(
+            X_l, np.zeros(20, int), X_u, n_instances=5)

@@ -21,7 +21,6 @@ the configuration (minus the fields that cannot change the results, such as
 
 import contextlib
 import csv
-import hashlib
 import io
 import json
 import os
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .._runtime import resolve_device
+from ..validation import array_fingerprint
 
 __all__ = ["ConfigMismatchError", "RESULT_FIELDS", "CHECKPOINT",
            "atomic_write", "remove_partial_writes", "dataset_fingerprint",
@@ -135,12 +135,8 @@ def dataset_fingerprint(dataset):
     fingerprint : str
         64 hexadecimal digits.
     """
-    digest = hashlib.sha256()
-    for name in ("X_train", "y_train", "X_test", "y_test"):
-        array = np.ascontiguousarray(getattr(dataset, name))
-        digest.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
-        digest.update(memoryview(array).cast("B"))
-    return digest.hexdigest()
+    return array_fingerprint(dataset.X_train, dataset.y_train,
+                             dataset.X_test, dataset.y_test)
 
 
 def derive_seed(seed, purpose, cycle=0):

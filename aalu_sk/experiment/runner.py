@@ -34,7 +34,7 @@ from .._logging import progress_bar, use_bars
 from .._runtime import resolve_device
 from ..classifier import ImageClassifier
 from ..modules import TASK_MODULES
-from ..strategies.registry import STRATEGIES, make_strategy
+from ..strategies.registry import check_strategy_name, make_strategy
 from .checkpoint import (RESULT_FIELDS, ConfigMismatchError, atomic_write,
                          check_split, dataset_fingerprint, derive_seed,
                          open_checkpoint, remove_partial_writes, result_rows,
@@ -61,13 +61,17 @@ class ExperimentConfig:
         A name for :func:`aalu_sk.experiment.datasets.load_dataset` or an image folder.
     strategies : tuple of str, default=("aalu", "vaal", "coreset", \
 "entropy", "random")
-        Keys of :data:`STRATEGIES`.
+        Names for :func:`~aalu_sk.strategies.make_strategy` (keys of
+        :data:`~aalu_sk.strategies.STRATEGIES`, optionally with ``+div``
+        or ``+topk``).
     seeds : tuple of int, default=(0, 1, 2)
         One run per seed and strategy; non-negative.
-    initial, step, final : float, default=0.10, 0.05, 0.40
-        Labeled fractions of the training set: start, increment per cycle
-        and end (the last increment is capped to reach ``final``).
-    model : {"resnet18", "small_cnn"}, default="resnet18"
+    initial, step, final : float or int, default=0.10, 0.05, 0.40
+        The labeled set: its start, increment per cycle and end (the last
+        increment is capped to reach ``final``). Fractions of the training
+        set in (0, 1], or, when all three are integers, numbers of samples
+        (``initial=60, step=60, final=360``).
+    model : {"resnet18", "small_cnn", "mlp"}, default="resnet18"
     epochs : int, default=50
         Task-model epochs per cycle.
     batch_size : int, default=128
@@ -80,6 +84,10 @@ class ExperimentConfig:
     selector_epochs : int, default=100
         Epochs of the AALU and VAAL selectors.
     selector_batch_size : int, default=128
+    selector_max_steps : int, None or "auto", default="auto"
+        Step budget of the AALU and VAAL selectors: ``"auto"`` keeps each
+        strategy's own default, None trains full epochs, an integer caps
+        the steps.
     vaal_channels : tuple of int, default=(128, 256, 512, 1024)
         Encoder widths of VAAL's convolutional VAE.
     device : str, default="auto"
@@ -111,6 +119,7 @@ class ExperimentConfig:
     augment: bool = False
     selector_epochs: int = 100
     selector_batch_size: int = 128
+    selector_max_steps: object = "auto"
     vaal_channels: tuple = (128, 256, 512, 1024)
     device: str = "auto"
     full_data: bool = False
@@ -147,10 +156,18 @@ class ExperimentConfig:
                 value, (int, np.integer)) and value >= minimum
         if not isinstance(self.dataset, str) or not self.dataset:
             refuse("dataset", "give a dataset name or an image folder")
-        if not self.strategies or any(s not in STRATEGIES for s in
-                                      self.strategies) or \
+        if not self.strategies or \
                 len(set(self.strategies)) < len(self.strategies):
-            refuse("strategies", f"give distinct names of {sorted(STRATEGIES)}")
+            refuse("strategies", "give distinct strategy names")
+        for name in self.strategies:
+            try:
+                check_strategy_name(name)
+            except ValueError as exc:
+                refuse("strategies", str(exc).rstrip("."))
+        if self.selector_max_steps not in ("auto", None) and \
+                not whole(self.selector_max_steps, 1):
+            refuse("selector_max_steps",
+                   "give a positive integer, None or 'auto'")
         if not self.seeds or not all(whole(s, 0) for s in self.seeds) or \
                 len(set(self.seeds)) < len(self.seeds):
             refuse("seeds", "give distinct non-negative integers")
@@ -165,20 +182,38 @@ class ExperimentConfig:
             refuse("model", f"use one of {sorted(TASK_MODULES)}")
         if not self.lr > 0:
             refuse("lr", "must be > 0")
-        if not (0 < self.initial <= self.final <= 1 and self.step > 0):
+        budget = (self.initial, self.step, self.final)
+        if self.counts:
+            if not (1 <= self.initial <= self.final and self.step >= 1):
+                raise ValueError(
+                    f"As numbers of samples, need 1 <= initial <= final and "
+                    f"step >= 1; got initial={self.initial}, "
+                    f"step={self.step}, final={self.final}.")
+        elif any(isinstance(v, bool) or not isinstance(v, (int, float))
+                 for v in budget) or \
+                not (0 < self.initial <= self.final <= 1 and self.step > 0):
             raise ValueError(
-                f"Need 0 < initial <= final <= 1 and step > 0; got "
-                f"initial={self.initial}, step={self.step}, "
-                f"final={self.final}.")
+                f"As fractions, need 0 < initial <= final <= 1 and step > 0 "
+                f"(or three integers, numbers of samples); got "
+                f"initial={self.initial!r}, step={self.step!r}, "
+                f"final={self.final!r}.")
         resolve_device(self.device)
         return self
+
+    @property
+    def counts(self):
+        """Whether ``initial``, ``step`` and ``final`` count samples."""
+        return all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                   for v in (self.initial, self.step, self.final))
 
     def label_schedule(self, n_train):
         """Labeled-set sizes and nominal fractions of each cycle.
 
         Each cycle queries ``step * n_train`` samples, rounded so that the
         sizes match the nominal fractions (e.g. 67 or 68 of 1347 for 5%);
-        the last query is capped to reach ``final``.
+        the last query is capped to reach ``final``. With counts
+        (:attr:`counts`), sizes are ``initial, initial + step, ...`` and
+        fractions are ``size / n_train``.
 
         Parameters
         ----------
@@ -195,6 +230,14 @@ class ExperimentConfig:
         """
         n_steps = max(0, int(np.ceil((self.final - self.initial) / self.step
                                      - 1e-9)))
+        if self.counts:
+            if self.final > n_train:
+                raise ValueError(
+                    f"final={self.final} samples, but the training set holds "
+                    f"{n_train}.")
+            sizes = [int(min(self.initial + k * self.step, self.final))
+                     for k in range(n_steps + 1)]
+            return sizes, [round(s / n_train, 10) for s in sizes]
         fractions = [round(min(self.initial + k * self.step, self.final), 10)
                      for k in range(n_steps + 1)]
         sizes = [int(np.floor(f * n_train + 0.5)) for f in fractions]
@@ -242,9 +285,11 @@ def _task_model(config, dataset, progress):
                            callbacks=callbacks)
 
 
-def _fit_and_score(template, random_state, X, y, dataset):
+def _fit_and_score(template, random_state, X, y, dataset,
+                   record_losses=False):
     """A fresh task model fit on ``(X, y)``; its test accuracy and seconds."""
-    net = clone(template).set_params(random_state=random_state)
+    net = clone(template).set_params(random_state=random_state,
+                                     record_losses=record_losses)
     start = time.perf_counter()
     net.fit(X, y)
     seconds = time.perf_counter() - start
@@ -258,17 +303,21 @@ def _run_cycle(config, dataset, template, name, seed, cycle, labeled, sizes,
     X, y = dataset.X_train, dataset.y_train
     labeled = np.asarray(labeled, dtype=np.int64)
     pool = check_split(labeled, len(y))
+    strategy = make_strategy(
+        name, derive_seed(seed, "query", cycle), device=config.device,
+        selector_epochs=config.selector_epochs,
+        selector_batch_size=config.selector_batch_size,
+        vaal_channels=config.vaal_channels, verbose=int(use_bars(progress)),
+        **({} if config.selector_max_steps == "auto" else
+           {"selector_max_steps": config.selector_max_steps}))
+    # Recording losses evaluates the model between epochs without changing
+    # its training, so every strategy's model of a cycle is the same.
     net, accuracy, train_seconds = _fit_and_score(
         template, derive_seed(seed, "model", cycle), X[labeled], y[labeled],
-        dataset)
+        dataset, record_losses=strategy.reads_training_losses())
     selected, query_seconds = np.zeros(0, dtype=np.int64), 0.0
     if cycle + 1 < len(sizes):
         n_query = sizes[cycle + 1] - sizes[cycle]
-        strategy = make_strategy(
-            name, derive_seed(seed, "query", cycle), config.selector_epochs,
-            config.device, selector_batch_size=config.selector_batch_size,
-            vaal_channels=config.vaal_channels,
-            verbose=int(use_bars(progress)))
         start = time.perf_counter()
         picked = strategy.query(X[labeled], y[labeled], X[pool], net, n_query)
         query_seconds = time.perf_counter() - start

@@ -7,20 +7,23 @@ One family per module:
 - :mod:`~aalu_sk.strategies.aalu` (with :mod:`~aalu_sk.strategies.losses`):
   :class:`AdversarialUncertaintySampler`;
 - :mod:`~aalu_sk.strategies.vaal`: :class:`VAALSampler`;
-- :mod:`~aalu_sk.strategies.uncertainty`: :class:`EntropySampler`;
-- :mod:`~aalu_sk.strategies.geometry`: :class:`CoreSetSampler`;
+- :mod:`~aalu_sk.strategies.uncertainty`: :class:`EntropySampler`,
+  :class:`MarginSampler`;
+- :mod:`~aalu_sk.strategies.geometry`: :class:`CoreSetSampler`,
+  :class:`BADGESampler`;
 - :mod:`~aalu_sk.strategies.random`: :class:`RandomSampler`;
 - :mod:`~aalu_sk.strategies.registry`: every strategy by name.
 """
 
-from .aalu import ABLATIONS, AdversarialUncertaintySampler
+from .aalu import ABLATIONS, PRESETS, AdversarialUncertaintySampler
 from .base import BaseQueryStrategy
-from .geometry import CoreSetSampler
+from .geometry import BADGESampler, CoreSetSampler
 from .random import RandomSampler
 from .registry import STRATEGIES, make_strategy
-from .uncertainty import EntropySampler
+from .uncertainty import EntropySampler, MarginSampler
 from .vaal import VAALSampler
 
-__all__ = ["AdversarialUncertaintySampler", "ABLATIONS", "BaseQueryStrategy",
-           "CoreSetSampler", "EntropySampler", "RandomSampler", "VAALSampler",
+__all__ = ["AdversarialUncertaintySampler", "ABLATIONS", "PRESETS",
+           "BaseQueryStrategy", "BADGESampler", "CoreSetSampler",
+           "EntropySampler", "MarginSampler", "RandomSampler", "VAALSampler",
            "STRATEGIES", "make_strategy"]

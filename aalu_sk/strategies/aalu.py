@@ -1,23 +1,24 @@
 """AdversarialUncertaintySampler: AALU (Zhu & Wang, ICIP 2020)."""
 
+import numbers
 import time
 
 import numpy as np
 import torch
+from sklearn.utils import check_random_state
 
 from .._logging import progress_bar
 from .._runtime import resolve_device, seed_from, seeded
 from ..features import task_outputs
 from ..modules import Assistant, FeatureVAE
-from ..validation import (check_nonnegative_numbers, check_positive_ints,
-                          check_samples)
-from ._batching import epoch_batches, steps_per_epoch
+from ..validation import (array_fingerprint, check_nonnegative_numbers,
+                          check_positive_ints, check_samples)
+from ._batching import epoch_batches, epoch_plan
 from .base import BaseQueryStrategy
 from .losses import (assistant_adversarial_loss, ranking_loss,
                      representation_loss, vae_adversarial_loss)
-from .selection import top_k
 
-__all__ = ["AdversarialUncertaintySampler", "ABLATIONS"]
+__all__ = ["AdversarialUncertaintySampler", "ABLATIONS", "PRESETS"]
 
 #: The ablations of the paper's Table 1 as constructor parameters of
 #: :class:`AdversarialUncertaintySampler` (AALU itself is the defaults).
@@ -32,6 +33,15 @@ ABLATIONS = {
     "AALU": dict(adversarial=True, use_prediction=True, ranking_weight=10.0),
 }
 
+#: What ``preset`` sets for the parameters left at ``"auto"``. ``"paper"``
+#: is Zhu & Wang's recipe exactly; ``"default"`` is what the
+#: label-efficiency benchmark found best (``docs/benchmarks``).
+PRESETS = {
+    "paper": dict(loss_source="final", diversity=None, max_steps=None),
+    "default": dict(loss_source="auto", diversity="kmeans", max_steps=1000),
+}
+_LOSS_SOURCES = ("final", "training", "auto")
+
 
 class AdversarialUncertaintySampler(BaseQueryStrategy):
     """AALU: adversarial active learning with model uncertainty.
@@ -39,8 +49,8 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     One query: pass the labeled set and the pool through the task model
     once (features ``f``, softmax ``p``, labeled losses ``l``); co-train a
     VAE on ``f`` and an *active assistant* ``A`` on ``m = [z, p]``; score
-    the pool with ``A`` (latent mean ``z = mu``) and return the
-    ``n_instances`` samples with the largest scores.
+    the pool with ``A`` (latent mean ``z = mu``) and query the samples with
+    the largest scores.
 
     The paper's equations and the parameters that control them:
 
@@ -50,12 +60,16 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     Eq. 1  ``L_rep`` (VAE)       ``latent_dim``, ``hidden_dim``
     Eq. 5  VAE adversarial loss  ``adversarial`` (on/off), ``beta``
     Eq. 7  A's adversarial loss  ``adversarial`` (on/off)
-    Eq. 8  loss ranking          ``ranking_weight`` (lambda), ``margin``
+    Eq. 8  loss ranking          ``ranking_weight`` (lambda), ``margin``,
+                                 ``loss_source`` (where ``l`` comes from)
     Eq. 9  ``L_A``               ``ranking_weight``
     input ``m = [z, p]``         ``use_prediction``
+    Algorithm 1 (training)       ``epochs``, ``max_steps``, ``lr``,
+                                 ``batch_size``
+    batch of the top scores      ``diversity``
     ===========================  ======================================
 
-    The ablations of the paper's Table 1:
+    The ablations of the paper's Table 1 (:data:`ABLATIONS`):
 
     ========================  ===============  ==============  ==============
     variant                   ``adversarial``  ``use_predic-   ``ranking_
@@ -68,8 +82,24 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     AALU (default)            True             True            10
     ========================  ===============  ==============  ==============
 
+    Presets (:data:`PRESETS`) set the three parameters that go beyond the
+    paper, where they are left at ``"auto"``:
+
+    ==============  ====================  =====================  ============
+    preset          ``loss_source``       ``diversity``          ``max_steps``
+    ==============  ====================  =====================  ============
+    ``"paper"``     ``"final"``           None (top-k)           None
+    ``"default"``   ``"auto"``            ``"kmeans"``           1000
+    ==============  ====================  =====================  ============
+
     Parameters
     ----------
+    preset : {"default", "paper"}, default="default"
+        ``"paper"`` reproduces Zhu & Wang exactly: final-model losses,
+        plain top-k, ``epochs`` full passes. ``"default"`` ranks the losses
+        recorded during training where the task model kept them, forms
+        the batch with k-means among the top candidates and caps training
+        at 1000 steps; see the label-efficiency benchmark for why.
     latent_dim : int, default=32
         Size of the VAE's latent ``z``.
     hidden_dim : int, default=512
@@ -90,16 +120,39 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     epochs : int, default=100
         Training epochs; an epoch is one pass over the larger pool, each
         step drawing a batch from both pools.
+    max_steps : int, None or "auto", default="auto"
+        Cap on the training steps, so the selector's cost stops growing
+        with the pool (a 1M pool then trains as long as a 130k one). None:
+        ``epochs`` full epochs, as the paper. ``"auto"``: the preset's.
     lr : float, default=5e-4
         Adam learning rate of both networks.
     batch_size : int, default=128
         Samples drawn from *each* pool per step.
+    loss_source : {"final", "training", "auto"}, default="auto"
+        Where the labeled losses ``l`` of the ranking loss come from.
+        ``"final"`` (the paper): the trained model's loss on each labeled
+        sample; a network that memorises a small labeled set drives these
+        to zero, and the ranking then fits noise. ``"training"``: the mean
+        loss of each sample over the training epochs, recorded by an
+        :class:`~aalu_sk.ImageClassifier` fit with ``record_losses=True``
+        (an error if the estimator has none for this labeled set).
+        ``"auto"``: ``"training"`` where the estimator recorded losses
+        for exactly this labeled set, else ``"final"``. With the paper
+        preset, ``"auto"`` means ``"final"``.
+    diversity : {None, "kmeans", "auto"}, default="auto"
+        How the batch is formed from the scores: None takes the top
+        ``n_instances`` (the paper); ``"kmeans"`` clusters the
+        ``4 * n_instances`` best into ``n_instances`` groups in the task
+        model's feature space and takes the best of each
+        (:func:`~aalu_sk.strategies.selection.diverse_top_k`), so the batch
+        does not pile up on a few confusable classes. ``"auto"``: the
+        preset's.
     device : str, default="auto"
         Where the selector trains: "auto" (CUDA when present), "cpu",
         "cuda".
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, batches, latent noise and tie-breaking. The
-        global numpy and torch RNGs are left untouched.
+        Seeds initialisation, batches, latent noise, the diversity step and
+        tie-breaking. The global numpy and torch RNGs are left untouched.
     verbose : int, default=0
         1 shows a progress bar over epochs when standard error is a
         terminal.
@@ -108,10 +161,16 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     ----------
     scores_ : ndarray of shape (n_pool,)
         Assistant scores ``A(m)`` of the last pool; larger means "query".
+    config_ : dict
+        The effective ``loss_source``, ``diversity`` and ``max_steps`` of
+        the last query, after the preset and ``"auto"`` were resolved.
     vae_ : FeatureVAE
         The trained VAE of the last query (moved to the CPU).
     assistant_ : Assistant
         The trained assistant (returns logits; ``A = sigmoid``), on the CPU.
+    scale_ : tuple of Tensor
+        Per-feature mean and standard deviation the VAE's inputs are
+        standardised with.
     history_ : list of dict
         Mean VAE and assistant losses per epoch of the last query.
     timings_ : dict
@@ -144,19 +203,25 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     >>> rng = np.random.RandomState(0)
     >>> f_lab, f_pool = rng.randn(40, 8), rng.randn(60, 8)
     >>> f_pool[:5] += 6                      # a cluster far from the labels
-    >>> p_lab = p_pool = None
     >>> sampler = AdversarialUncertaintySampler(epochs=20, random_state=0,
     ...                                         use_prediction=False,
     ...                                         ranking_weight=0)
     >>> scores = sampler.fit_scores(f_lab, None, None, f_pool, None)
     >>> sorted(np.argsort(-scores)[:5].tolist())
     [0, 1, 2, 3, 4]
+
+    The paper's exact recipe is one argument away:
+
+    >>> paper = AdversarialUncertaintySampler(preset="paper")
     """
 
-    def __init__(self, latent_dim=32, hidden_dim=512, beta=1.0, margin=0.1,
-                 ranking_weight=10.0, use_prediction=True, adversarial=True,
-                 epochs=100, lr=5e-4, batch_size=128, device="auto",
+    def __init__(self, preset="default", latent_dim=32, hidden_dim=512,
+                 beta=1.0, margin=0.1, ranking_weight=10.0,
+                 use_prediction=True, adversarial=True, epochs=100,
+                 max_steps="auto", lr=5e-4, batch_size=128,
+                 loss_source="auto", diversity="auto", device="auto",
                  random_state=None, verbose=0):
+        self.preset = preset
         self.latent_dim = latent_dim
         self.hidden_dim = hidden_dim
         self.beta = beta
@@ -165,13 +230,20 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         self.use_prediction = use_prediction
         self.adversarial = adversarial
         self.epochs = epochs
+        self.max_steps = max_steps
         self.lr = lr
         self.batch_size = batch_size
+        self.loss_source = loss_source
+        self.diversity = diversity
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
     def _check_params(self):
+        """Validate the parameters; return the device and the resolved config."""
+        if self.preset not in PRESETS:
+            raise ValueError(f"preset={self.preset!r} is not a preset; use "
+                             f"one of {sorted(PRESETS)}.")
         check_positive_ints(self, ("latent_dim", "hidden_dim", "epochs",
                                    "batch_size"))
         check_nonnegative_numbers(self, ("beta", "margin", "ranking_weight",
@@ -182,27 +254,79 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
             raise ValueError(
                 "With adversarial=False and ranking_weight=0 the assistant "
                 "has nothing to learn; enable one of them.")
-        return resolve_device(self.device)
+        if self.loss_source not in _LOSS_SOURCES:
+            raise ValueError(f"loss_source={self.loss_source!r}; use one of "
+                             f"{list(_LOSS_SOURCES)}.")
+        # "auto" takes the preset's value (the default preset's own
+        # loss_source "auto" is resolved per query in _labeled_losses).
+        config = {name: PRESETS[self.preset][name]
+                  if isinstance(getattr(self, name), str)
+                  and getattr(self, name) == "auto" else getattr(self, name)
+                  for name in PRESETS[self.preset]}
+        steps = config["max_steps"]
+        if steps is not None and (isinstance(steps, (bool, np.bool_)) or
+                                  not isinstance(steps, numbers.Integral)
+                                  or steps < 1):
+            raise ValueError(f"max_steps must be a positive integer, None or "
+                             f"'auto'; got {self.max_steps!r}.")
+        self._check_diversity(config["diversity"])
+        return resolve_device(self.device), config
+
+    def reads_training_losses(self):
+        """True when the ranking loss reads losses recorded in training."""
+        _, config = self._check_params()
+        return self.ranking_weight > 0 and \
+            config["loss_source"] in ("training", "auto")
 
     # -- modAL-free entry points -------------------------------------------
     def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
                 rng):
-        self._check_params()
+        _, config = self._check_params()
         start = time.perf_counter()
         lab = task_outputs(estimator, X_labeled, y_labeled)
         pool = task_outputs(estimator, X_pool)
         forward = time.perf_counter() - start
-        scores = self.fit_scores(lab.features, lab.proba, lab.loss,
+        config["loss_source"], loss = self._labeled_losses(
+            config["loss_source"], estimator, X_labeled, y_labeled, lab.loss)
+        scores = self.fit_scores(lab.features, lab.proba, loss,
                                  pool.features, pool.proba, random_state=rng)
+        self.config_ = config
         self.timings_["task_forward"] = forward
-        return top_k(scores, n_instances, rng), scores
+        start = time.perf_counter()
+        picked = self._pick(scores, pool.features, n_instances, rng,
+                            config["diversity"])
+        self.timings_["select"] = time.perf_counter() - start
+        return picked, scores
+
+    def _labeled_losses(self, source, estimator, X_labeled, y_labeled,
+                        final_losses):
+        """The loss source actually used and the losses it gives."""
+        if source == "final" or self.ranking_weight == 0:
+            return source, final_losses
+        recorded = getattr(estimator, "training_losses_", None)
+        matches = recorded is not None and len(recorded) == len(y_labeled) \
+            and getattr(estimator, "training_fingerprint_", None) == \
+            array_fingerprint(X_labeled, y_labeled)
+        if matches:
+            return "training", np.asarray(recorded)
+        if source == "auto":
+            return "final", final_losses
+        raise ValueError(
+            "loss_source='training' needs the losses recorded while the "
+            "estimator was fit on exactly this labeled set: fit an "
+            "ImageClassifier(record_losses=True) on X_labeled, y_labeled "
+            "(with modAL, not with teach(only_new=True)), or use "
+            "loss_source='final' or 'auto'.")
 
     def fit_scores(self, features_labeled, proba_labeled, loss_labeled,
                    features_pool, proba_pool, random_state=None):
         """Train the VAE and the assistant on precomputed outputs; score the pool.
 
         This is the whole selector without a task model, for users who
-        already have features (and for tests with known answers).
+        already have features (and for tests with known answers). It is
+        :meth:`fit_selector` on the pool (or, under a ``max_steps``
+        budget, on :meth:`training_sample` of it) followed by :meth:`score`
+        of the whole pool.
 
         Parameters
         ----------
@@ -221,7 +345,126 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         scores : ndarray of shape (n_pool,)
             ``A(m)`` in (0, 1); larger means more worth labeling.
         """
-        device = self._check_params()
+        _, config = self._check_params()
+        rng = check_random_state(self.random_state if random_state is None
+                                 else random_state)
+        sample = self.training_sample(len(features_pool), config["max_steps"],
+                                      rng)
+        self.fit_selector(
+            features_labeled, proba_labeled, loss_labeled,
+            features_pool if sample is None else features_pool[sample],
+            None if proba_pool is None or sample is None
+            else proba_pool[sample], rng)
+        start = time.perf_counter()
+        scores = self.score(features_pool, proba_pool)
+        self.timings_["score"] = time.perf_counter() - start
+        return scores
+
+    def training_sample(self, n_pool, max_steps, random_state):
+        """Pool rows the selector trains on under a step budget, or None.
+
+        With ``max_steps`` steps of ``batch_size`` pool samples, training
+        sees at most ``max_steps * batch_size`` pool samples; they are
+        drawn up front (sorted, without replacement) so that the selector
+        of a huge pool trains on a sample of that size and nothing else,
+        which a distributed pool can gather. None: train on the whole pool
+        (no budget, or a pool no larger than the sample).
+
+        Parameters
+        ----------
+        n_pool : int
+        max_steps : int or None
+        random_state : RandomState instance
+            Advanced only when a sample is drawn.
+
+        Returns
+        -------
+        rows : ndarray of int64 or None
+        """
+        if max_steps is None or n_pool <= max_steps * self.batch_size:
+            return None
+        return np.sort(random_state.choice(n_pool, max_steps *
+                                           self.batch_size, replace=False))
+
+    def fit_selector(self, features_labeled, proba_labeled, loss_labeled,
+                     features_pool, proba_pool, random_state=None):
+        """Co-train the VAE and the assistant (Algorithm 1); return ``self``.
+
+        ``features_pool`` may be a random sample of a larger pool
+        (:meth:`training_sample`): with a ``max_steps`` budget the selector
+        sees at most ``max_steps * batch_size`` pool samples anyway; the
+        features are standardised with the mean and spread of the labeled
+        set and this sample. Parameters as in :meth:`fit_scores`.
+        """
+        device, config = self._check_params()
+        t = self._check_outputs(features_labeled, proba_labeled,
+                                loss_labeled, features_pool, proba_pool,
+                                device)
+        rng = self.random_state if random_state is None else random_state
+        start = time.perf_counter()
+        with seeded(seed_from(rng), device):
+            f_l, f_u = t["features_labeled"], t["features_pool"]
+            scale = self._feature_scale(f_l, f_u)
+            vae, assistant, history = self._train(f_l, f_u, scale, t, device,
+                                                  config["max_steps"])
+        # Kept on the CPU: they are for inspection, and a sampler pickled on
+        # a GPU machine then loads anywhere.
+        self.vae_, self.assistant_ = vae.cpu(), assistant.cpu()
+        self.scale_ = (scale[0].cpu(), scale[1].cpu())
+        self.history_ = history
+        self.timings_ = {"train": time.perf_counter() - start}
+        return self
+
+    def score(self, features, proba=None, batch_size=4096):
+        """Assistant scores ``A([mu, p])`` of samples, with the fitted selector.
+
+        Parameters
+        ----------
+        features : array-like of shape (n_samples, n_features)
+        proba : array-like of shape (n_samples, n_classes) or None
+            Needed when ``use_prediction=True``.
+        batch_size : int, default=4096
+            Rows scored at once.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            In (0, 1); larger means more worth labeling.
+        """
+        if getattr(self, "assistant_", None) is None:
+            raise ValueError("score needs a fitted selector; call "
+                             "fit_selector (or query) first.")
+        features = check_samples(features, "features")
+        if self.use_prediction:
+            if proba is None:
+                raise ValueError("proba is None, but use_prediction=True "
+                                 "reads it.")
+            proba = check_samples(proba, "proba")
+        device = resolve_device(self.device)
+        vae, assistant = self.vae_.to(device).eval(), \
+            self.assistant_.to(device).eval()
+        mean, std = (v.to(device) for v in self.scale_)
+        scores = np.empty(features.shape[0], dtype=np.float64)
+        try:
+            with torch.no_grad():
+                for s in range(0, features.shape[0], batch_size):
+                    f = torch.as_tensor(np.asarray(
+                        features[s:s + batch_size], dtype=np.float32),
+                        device=device).flatten(1)
+                    mu = vae.encode((f - mean) / std)[0]
+                    p = torch.as_tensor(np.asarray(
+                        proba[s:s + batch_size], dtype=np.float32),
+                        device=device) if self.use_prediction else None
+                    scores[s:s + batch_size] = torch.sigmoid(
+                        assistant(self._assistant_input(mu, p))).cpu().numpy()
+        finally:  # the fitted networks live on the CPU between calls
+            self.vae_, self.assistant_ = vae.cpu(), assistant.cpu()
+        return scores
+
+    # -- internals ------------------------------------------------------------
+    def _check_outputs(self, features_labeled, proba_labeled, loss_labeled,
+                       features_pool, proba_pool, device):
+        """Validated inputs of :meth:`fit_selector` as float32 tensors."""
         f_l = check_samples(features_labeled, "features_labeled")
         f_u = check_samples(features_pool, "features_pool")
         if f_l.shape[1:] != f_u.shape[1:]:
@@ -259,25 +502,8 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
                 f"{tuple(t['proba_pool'].shape)}.")
         t["features_labeled"] = t["features_labeled"].flatten(1)
         t["features_pool"] = t["features_pool"].flatten(1)
-        rng = self.random_state if random_state is None else random_state
-        seed = seed_from(rng)
-        start = time.perf_counter()
-        with seeded(seed, device):
-            f_l, f_u = t["features_labeled"], t["features_pool"]
-            scale = self._feature_scale(f_l, f_u)
-            vae, assistant, history = self._train(f_l, f_u, scale, t, device)
-            fit_time = time.perf_counter() - start
-            scores = self._score(vae, assistant, f_u, scale,
-                                 t.get("proba_pool"))
-        # Kept on the CPU: they are for inspection, and a sampler pickled on
-        # a GPU machine then loads anywhere.
-        self.vae_, self.assistant_ = vae.cpu(), assistant.cpu()
-        self.history_ = history
-        self.timings_ = {"train": fit_time,
-                         "score": time.perf_counter() - start - fit_time}
-        return scores
+        return t
 
-    # -- internals ------------------------------------------------------------
     @staticmethod
     def _feature_scale(f_l, f_u, chunk=8192):
         """Per-feature mean and std over both pools, computed in chunks.
@@ -303,7 +529,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     def _assistant_input(self, z, proba):
         return torch.cat([z, proba], dim=1) if self.use_prediction else z
 
-    def _train(self, f_l, f_u, scale, t, device):
+    def _train(self, f_l, f_u, scale, t, device, max_steps):
         n_l, n_u, dim = f_l.shape[0], f_u.shape[0], f_l.shape[1]
         n_classes = t["proba_pool"].shape[1] if self.use_prediction else 0
         vae = FeatureVAE(dim, self.latent_dim, self.hidden_dim).to(device)
@@ -312,15 +538,15 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         opt_vae = torch.optim.Adam(vae.parameters(), lr=self.lr)
         opt_a = torch.optim.Adam(assistant.parameters(), lr=self.lr)
         b_l, b_u = min(self.batch_size, n_l), min(self.batch_size, n_u)
-        n_steps = steps_per_epoch(n_l, n_u, self.batch_size)
         p_l, p_u = t.get("proba_labeled"), t.get("proba_pool")
         loss_l = t.get("loss_labeled")
         history = []
         vae.train()
         assistant.train()
-        for _ in progress_bar(range(self.epochs), desc="AALU selector",
-                              leave=False,
-                              progress=None if self.verbose else False):
+        for n_steps in progress_bar(
+                epoch_plan(n_l, n_u, self.batch_size, self.epochs, max_steps),
+                desc="AALU selector", leave=False,
+                progress=None if self.verbose else False):
             idx_l = epoch_batches(n_l, n_steps, b_l, device)
             idx_u = epoch_batches(n_u, n_steps, b_u, device)
             sums = torch.zeros(2, device=device)
@@ -363,16 +589,3 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
             means = (sums / n_steps).tolist()
             history.append({"vae_loss": means[0], "assistant_loss": means[1]})
         return vae, assistant, history
-
-    def _score(self, vae, assistant, f_u, scale, p_u, batch_size=4096):
-        vae.eval()
-        assistant.eval()
-        scores = []
-        with torch.no_grad():
-            for s in range(0, f_u.shape[0], batch_size):
-                f = (f_u[s:s + batch_size] - scale[0]) / scale[1]
-                mu = vae.encode(f)[0]
-                p = p_u[s:s + batch_size] if self.use_prediction else None
-                scores.append(torch.sigmoid(
-                    assistant(self._assistant_input(mu, p))).cpu())
-        return torch.cat(scores).numpy().astype(np.float64)

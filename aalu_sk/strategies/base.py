@@ -27,6 +27,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from ..validation import check_labels, check_n_instances, check_samples
+from .selection import DIVERSITY, diverse_top_k, top_k
 
 __all__ = ["BaseQueryStrategy", "modal_expects_scores"]
 
@@ -137,6 +138,30 @@ class BaseQueryStrategy(BaseEstimator):
                   type(self).__name__, indices.size, X_pool.shape[0],
                   X_labeled.shape[0], self.query_time_)
         return indices
+
+    def reads_training_losses(self):
+        """Whether a query reads losses recorded while the task model trained.
+
+        If True, fit an :class:`~aalu_sk.ImageClassifier` with
+        ``record_losses=True`` before querying; the experiment runner and
+        the labeling app do so.
+        """
+        return False
+
+    # -- batch formation for score-based strategies -------------------------
+    @staticmethod
+    def _check_diversity(diversity):
+        if diversity not in DIVERSITY:
+            raise ValueError(
+                f"diversity={diversity!r} is not a batch rule; use one of "
+                f"{list(DIVERSITY)}.")
+
+    @staticmethod
+    def _pick(scores, features, n_instances, rng, diversity):
+        """The batch from per-sample scores (larger: query) as ``diversity`` says."""
+        if diversity is None:
+            return top_k(scores, n_instances, rng)
+        return diverse_top_k(scores, features, n_instances, random_state=rng)
 
     def __call__(self, learner, X_pool, n_instances=1, **kwargs):
         """modAL query-strategy protocol: ``strategy(learner, X_pool, n)``.

@@ -6,9 +6,9 @@ from .._runtime import resolve_device
 from ..features import task_outputs
 from ..validation import check_positive_ints
 from .base import BaseQueryStrategy
-from .selection import k_center_greedy
+from .selection import k_center_greedy, kmeans_pp_gradient_embeddings
 
-__all__ = ["CoreSetSampler"]
+__all__ = ["CoreSetSampler", "BADGESampler"]
 
 
 class CoreSetSampler(BaseQueryStrategy):
@@ -70,3 +70,57 @@ class CoreSetSampler(BaseQueryStrategy):
             labeled = pool[:0]
         return k_center_greedy(pool, labeled, n_instances, random_state=rng,
                                batch_size=self.batch_size)
+
+
+class BADGESampler(BaseQueryStrategy):
+    """BADGE: k-means++ seeding on the last layer's gradient embeddings.
+
+    For each pool sample, the gradient of the cross-entropy at the model's
+    own predicted label with respect to the last linear layer is
+    ``(p - onehot(argmax p)) h^T``, with ``h`` the penultimate features.
+    Its norm is large where the model is uncertain; picking the batch by
+    k-means++ seeding on these embeddings (first pick: the largest norm,
+    then draws proportional to the squared distance to the picks so far)
+    makes it diverse too. No hyperparameters. The embeddings are never
+    built: distances come from ``p`` and ``h`` directly
+    (:func:`~aalu_sk.strategies.selection.kmeans_pp_gradient_embeddings`).
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None, default=None
+        Seeds the k-means++ draws.
+
+    Attributes
+    ----------
+    scores_ : ndarray of shape (n_pool,)
+        Gradient-embedding norm of each pool sample. Picks are sampled, so
+        they are not simply the largest.
+
+    References
+    ----------
+    J. T. Ash, C. Zhang, A. Krishnamurthy, J. Langford and A. Agarwal,
+    "Deep Batch Active Learning by Diverse, Uncertain Gradient Lower
+    Bounds", ICLR 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from aalu_sk import BADGESampler
+    >>> X = np.array([[-3.0], [-2.0], [2.0], [3.0]]); y = [0, 0, 1, 1]
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> pool = np.array([[-5.0], [0.1], [5.0]])
+    >>> BADGESampler(random_state=0).query(X, y, pool, clf, n_instances=1)
+    array([1])
+    """
+
+    needs_labeled = False
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
+                rng):
+        out = task_outputs(estimator, X_pool)
+        return kmeans_pp_gradient_embeddings(out.proba, out.features,
+                                             n_instances, random_state=rng)

@@ -6,9 +6,16 @@ Ties are broken by the seeded generator passed in, never by position.
 
 import numpy as np
 import torch
+from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 
-__all__ = ["top_k", "entropy", "nearest_distances", "k_center_greedy"]
+__all__ = ["top_k", "entropy", "margin", "diverse_top_k", "nearest_distances",
+           "k_center_greedy", "gradient_embedding_norms",
+           "kmeans_pp_gradient_embeddings", "DIVERSITY"]
+
+#: Batch-selection rules a score-based strategy can use: ``None`` is plain
+#: top-k; ``"kmeans"`` is :func:`diverse_top_k`.
+DIVERSITY = (None, "kmeans")
 
 
 def top_k(scores, n, random_state=None):
@@ -52,6 +59,81 @@ def entropy(proba):
     with np.errstate(divide="ignore", invalid="ignore"):
         logp = np.where(proba > 0, np.log(proba), 0.0)
     return -np.sum(proba * logp, axis=1)
+
+
+def margin(proba):
+    """Margin uncertainty ``1 - (p_(1) - p_(2))`` of each row.
+
+    ``p_(1)`` and ``p_(2)`` are the two largest probabilities, so the score
+    is 1 where the model cannot tell its two best classes apart and 0
+    where it is certain; larger means more worth labeling.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+
+    Returns
+    -------
+    margin : ndarray of shape (n_samples,)
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.shape[1] < 2:
+        return np.ones(proba.shape[0])
+    top2 = -np.partition(-proba, 1, axis=1)[:, :2]
+    return 1.0 - (top2[:, 0] - top2[:, 1])
+
+
+def diverse_top_k(scores, features, n, candidates=4, random_state=None):
+    """A batch that is both high-scoring and spread out in feature space.
+
+    Takes the ``candidates * n`` best-scoring samples, groups their
+    features into ``n`` clusters with k-means, and keeps the best-scoring
+    sample of each cluster. A plain top-k batch piles up near-duplicates
+    and samples of the two or three classes the model confuses most; one
+    pick per cluster spreads the batch while every pick is still among the
+    highest scores.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_samples,)
+        Larger means more worth labeling.
+    features : array-like of shape (n_samples, n_features)
+        Where distances are measured (e.g. the task model's penultimate
+        features). Standardised per dimension over the candidates.
+    n : int
+        Batch size.
+    candidates : float, default=4
+        How many times ``n`` top-scoring samples are clustered (at least
+        ``n``, at most the pool). ``candidates=1`` is plain top-k.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the k-means initialisation and breaks score ties.
+
+    Returns
+    -------
+    indices : ndarray of shape (n,), dtype int64
+        Sorted by score, largest first.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    rng = check_random_state(random_state)
+    m = int(min(scores.shape[0], max(n, np.ceil(candidates * n))))
+    top = top_k(scores, m, rng)
+    if m == n:
+        return top
+    feats = np.asarray(features, dtype=np.float64)[top].reshape(m, -1)
+    std = feats.std(axis=0)
+    feats = (feats - feats.mean(axis=0)) / np.where(std > 1e-12, std, 1.0)
+    n_distinct = np.unique(feats, axis=0).shape[0]
+    k = min(n, n_distinct)
+    labels = KMeans(k, n_init=1, random_state=rng.randint(2**31 - 1)) \
+        .fit(feats).labels_
+    # ``top`` is sorted by score, so the first member of each cluster in
+    # that order is the cluster's best.
+    _, first = np.unique(labels, return_index=True)
+    chosen = np.zeros(m, dtype=bool)
+    chosen[first] = True
+    # Fewer distinct points than n: fill up with the next best scores.
+    chosen[np.flatnonzero(~chosen)[:n - chosen.sum()]] = True
+    return top[np.flatnonzero(chosen)].astype(np.int64)
 
 
 def nearest_distances(points, centers, batch_size=4096):
@@ -127,3 +209,91 @@ def k_center_greedy(pool_features, labeled_features, n, random_state=None,
                           .pow(2).sum(dim=1), out=block)
         dist[i] = -1.0  # never pick the same sample twice
     return np.asarray(picked, dtype=np.int64), initial.cpu().numpy()
+
+
+def gradient_embedding_norms(proba, features):
+    """Norms of BADGE's gradient embeddings, without building them.
+
+    The gradient of the cross-entropy at the predicted label with respect
+    to the last linear layer is ``g = (p - e_{argmax p}) h^T``; its
+    Frobenius norm is ``||p - e_{argmax p}|| * ||h||``.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+    features : array-like of shape (n_samples, n_features)
+        The last layer's input ``h``.
+
+    Returns
+    -------
+    norms : ndarray of shape (n_samples,)
+    """
+    a = _prediction_residual(np.asarray(proba, dtype=np.float64))
+    h = np.asarray(features, dtype=np.float64)
+    return np.linalg.norm(a, axis=1) * np.linalg.norm(h, axis=1)
+
+
+def _prediction_residual(proba):
+    a = proba.copy()
+    a[np.arange(a.shape[0]), a.argmax(axis=1)] -= 1.0
+    return a
+
+
+def kmeans_pp_gradient_embeddings(proba, features, n, random_state=None,
+                                  batch_size=65536):
+    """BADGE: k-means++ seeding on gradient embeddings (Ash et al., 2020).
+
+    The embedding of sample ``i`` is ``g_i = a_i h_i^T`` with
+    ``a_i = p_i - e_{argmax p_i}``; it is never built. Squared distances
+    use ``||g_i - g_j||^2 = ||a_i||^2 ||h_i||^2 + ||a_j||^2 ||h_j||^2
+    - 2 (a_i . a_j)(h_i . h_j)``, so memory stays ``O(n_samples)`` and each
+    pick costs one pass over ``proba`` and ``features``. The first pick is
+    the largest norm; each further pick is drawn with probability
+    proportional to the squared distance to the nearest pick so far.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+    features : array-like of shape (n_samples, n_features)
+    n : int
+    random_state : int, RandomState instance or None, default=None
+    batch_size : int, default=65536
+        Rows per block of distance computations.
+
+    Returns
+    -------
+    indices : ndarray of shape (n,), dtype int64
+        In the order they were picked.
+    norms : ndarray of shape (n_samples,)
+        Gradient-embedding norms (BADGE's uncertainty).
+
+    References
+    ----------
+    J. T. Ash, C. Zhang, A. Krishnamurthy, J. Langford and A. Agarwal,
+    "Deep Batch Active Learning by Diverse, Uncertain Gradient Lower
+    Bounds", ICLR 2020.
+    """
+    rng = check_random_state(random_state)
+    a = _prediction_residual(np.asarray(proba, dtype=np.float64))
+    h = np.asarray(features, dtype=np.float64).reshape(a.shape[0], -1)
+    sq = np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", h, h)
+    norms = np.sqrt(sq)
+    first = top_k(norms, 1, rng)[0]
+    picked = [int(first)]
+    dist = np.full(a.shape[0], np.inf)
+    for _ in range(n - 1):
+        c = picked[-1]
+        for s in range(0, a.shape[0], batch_size):
+            block = slice(s, s + batch_size)
+            d = sq[block] + sq[c] - 2.0 * (a[block] @ a[c]) * (h[block] @ h[c])
+            np.minimum(dist[block], np.maximum(d, 0.0), out=dist[block])
+        dist[picked] = 0.0
+        total = dist.sum()
+        if total <= 0:  # every sample coincides with a pick: take any other
+            rest = np.setdiff1d(np.arange(a.shape[0]), picked)
+            picked.append(int(rest[rng.randint(rest.size)]))
+            continue
+        cum = np.cumsum(dist)
+        i = int(np.searchsorted(cum, rng.uniform(0.0, total), side="right"))
+        picked.append(min(i, a.shape[0] - 1))
+    return np.asarray(picked, dtype=np.int64), norms

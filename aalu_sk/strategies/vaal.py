@@ -11,10 +11,9 @@ from .._runtime import resolve_device, seed_from, seeded
 from ..modules import Assistant, ConvVAE
 from ..validation import (check_images, check_nonnegative_numbers,
                           check_positive_ints, image_shape, to_tensor)
-from ._batching import epoch_batches, steps_per_epoch
+from ._batching import epoch_batches, epoch_plan
 from .base import BaseQueryStrategy
 from .losses import discriminator_loss, representation_loss
-from .selection import top_k
 
 __all__ = ["VAALSampler"]
 
@@ -44,8 +43,17 @@ class VAALSampler(BaseQueryStrategy):
         VAE updates per discriminator update.
     epochs : int, default=100
         Training epochs; an epoch is one pass over the larger pool.
+    max_steps : int or None, default=None
+        Cap on the VAE/discriminator training steps (None: ``epochs`` full
+        epochs, as the reference), so the cost stops growing with the pool.
     lr : float, default=5e-4
     batch_size : int, default=128
+    diversity : {None, "kmeans"}, default=None
+        How the batch is formed from the scores: None takes the
+        ``n_instances`` lowest outputs (the reference); ``"kmeans"``
+        spreads the batch over VAAL's latent space
+        (:func:`~aalu_sk.strategies.selection.diverse_top_k` on the latent
+        means).
     device : str, default="auto"
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
@@ -86,16 +94,19 @@ class VAALSampler(BaseQueryStrategy):
 
     def __init__(self, latent_dim=32, channels=(128, 256, 512, 1024),
                  hidden_dim=512, adversary_weight=1.0, vae_steps=2,
-                 epochs=100, lr=5e-4, batch_size=128, device="auto",
-                 random_state=None, verbose=0):
+                 epochs=100, max_steps=None, lr=5e-4, batch_size=128,
+                 diversity=None, device="auto", random_state=None,
+                 verbose=0):
         self.latent_dim = latent_dim
         self.channels = channels
         self.hidden_dim = hidden_dim
         self.adversary_weight = adversary_weight
         self.vae_steps = vae_steps
         self.epochs = epochs
+        self.max_steps = max_steps
         self.lr = lr
         self.batch_size = batch_size
+        self.diversity = diversity
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -111,6 +122,9 @@ class VAALSampler(BaseQueryStrategy):
         check_nonnegative_numbers(self, ("adversary_weight", "lr"))
         if self.lr == 0:
             raise ValueError("lr must be > 0; got 0.")
+        if self.max_steps is not None:
+            check_positive_ints(self, ("max_steps",))
+        self._check_diversity(self.diversity)
         return resolve_device(self.device)
 
     def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
@@ -123,13 +137,14 @@ class VAALSampler(BaseQueryStrategy):
         with seeded(seed, device):
             vae, disc, history = self._train(X_l, X_u, device)
             fit_time = time.perf_counter() - start
-            scores = self._score(vae, disc, X_u, device)
+            scores, latent = self._score(vae, disc, X_u, device)
         self.vae_, self.discriminator_ = vae.cpu(), disc.cpu()
         self.history_ = history
         self.timings_ = {"train": fit_time,
                          "score": time.perf_counter() - start - fit_time}
         # Lowest "labeled" probability first.
-        return top_k(-scores, n_instances, rng), scores
+        return self._pick(-scores, latent, n_instances, rng,
+                          self.diversity), scores
 
     def _train(self, X_l, X_u, device):
         n_l, n_u = X_l.shape[0], X_u.shape[0]
@@ -139,11 +154,12 @@ class VAALSampler(BaseQueryStrategy):
         opt_vae = torch.optim.Adam(vae.parameters(), lr=self.lr)
         opt_d = torch.optim.Adam(disc.parameters(), lr=self.lr)
         b_l, b_u = min(self.batch_size, n_l), min(self.batch_size, n_u)
-        n_steps = steps_per_epoch(n_l, n_u, self.batch_size)
         history = []
-        for _ in progress_bar(range(self.epochs), desc="VAAL selector",
-                              leave=False,
-                              progress=None if self.verbose else False):
+        for n_steps in progress_bar(
+                epoch_plan(n_l, n_u, self.batch_size, self.epochs,
+                           self.max_steps),
+                desc="VAAL selector", leave=False,
+                progress=None if self.verbose else False):
             idx_l = epoch_batches(n_l, n_steps, b_l, "cpu").numpy()
             idx_u = epoch_batches(n_u, n_steps, b_u, "cpu").numpy()
             sums = torch.zeros(2, device=device)
@@ -181,9 +197,11 @@ class VAALSampler(BaseQueryStrategy):
     def _score(self, vae, disc, X_u, device, batch_size=1024):
         vae.eval()
         disc.eval()
-        scores = []
+        scores, latent = [], []
         with torch.no_grad():
             for s in range(0, X_u.shape[0], batch_size):
                 mu = vae(to_tensor(X_u[s:s + batch_size], device))[2]
                 scores.append(torch.sigmoid(disc(mu)).cpu())
-        return torch.cat(scores).numpy().astype(np.float64)
+                latent.append(mu.cpu())
+        return (torch.cat(scores).numpy().astype(np.float64),
+                torch.cat(latent).numpy())
