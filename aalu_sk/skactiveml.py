@@ -20,9 +20,9 @@ first, and the given ``clf`` is left as it was. Utilities (``return_utilities=Tr
 the strategy's ``scores_`` turned so that larger means "query" (VAAL's are
 negated), of shape ``(batch_size, n_samples)`` with NaN for samples that
 are not candidates and, in row ``i``, for the ``i`` samples picked before.
-For strategies that pick greedily rather than by score (core-set), row
-``i`` shows the scores before the batch, so its maximum need not be pick
-``i``.
+For strategies that do not simply take the best scores (core-set and
+BADGE, or a ``diversity`` rule), row ``i`` shows the scores before the
+batch, so its maximum need not be pick ``i``.
 
 A strategy class added to :mod:`aalu_sk.strategies` appears here without
 changes; :func:`make_skactiveml_strategy` wraps a strategy class of your own.

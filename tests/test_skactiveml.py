@@ -36,9 +36,15 @@ pytestmark = pytest.mark.contract
 
 FAST = {"AdversarialUncertaintySampler": dict(epochs=1, hidden_dim=32),
         "VAALSampler": dict(epochs=1, channels=(8, 16), hidden_dim=32)}
-# Strategies that pick the best scores; the others (core-set) pick greedily.
-TOP_K = ("AdversarialUncertaintySampler", "EntropySampler", "RandomSampler",
-         "VAALSampler")
+# Strategies whose picks are not simply the best scores: greedy or sampled.
+NOT_BY_SCORE = ("CoreSetSampler", "BADGESampler")
+
+
+def _picks_by_score(qs):
+    """Whether ``qs``'s picks are its top utilities (no diversity rule)."""
+    return type(qs).__name__ not in NOT_BY_SCORE and \
+        getattr(qs.strategy_, "config_", {}).get(
+            "diversity", getattr(qs, "diversity", None)) is None
 
 
 class Dummy:
@@ -169,22 +175,33 @@ def test_only_strategy_classes_can_be_wrapped(bad):
         adapter.make_skactiveml_strategy(bad)
 
 
+def test_without_a_diversity_rule_aalu_picks_its_top_utilities(images,
+                                                                image_clf):
+    X, y, _ = images
+    qs = _qs("AdversarialUncertaintySampler", diversity=None)
+    idx, util = qs.query(X, y, image_clf, batch_size=4, return_utilities=True)
+    assert _picks_by_score(qs)
+    for i, row in enumerate(util):
+        assert row[idx[i]] == np.nanmax(row), i
+
+
 @pytest.mark.parametrize("name", adapter.STRATEGY_NAMES)
 def test_query_batch_with_utilities(name, images, image_clf):
     X, y, _ = images
-    idx, util = _qs(name).query(X, y, image_clf, batch_size=4,
-                                return_utilities=True)
+    qs = _qs(name)
+    idx, util = qs.query(X, y, image_clf, batch_size=4,
+                         return_utilities=True)
     assert idx.shape == (4,) and len(set(idx.tolist())) == 4
     assert np.all(np.isnan(y[idx]))                  # unlabeled picks only
     assert util.shape == (4, len(X))
     # Row i: NaN for the labeled samples and the i earlier picks.
     assert [int(np.isnan(row).sum()) for row in util] == [30, 31, 32, 33]
     assert np.all(np.isnan(util[:, :30]))
-    assert np.nanargmax(util[0]) == idx[0] or \
-        util[0, idx[0]] == np.nanmax(util[0])
-    if name in TOP_K:
+    if _picks_by_score(qs):
         for i, row in enumerate(util):
             assert row[idx[i]] == np.nanmax(row), (name, i)
+    if name == "CoreSetSampler":     # greedy: its first pick is the farthest
+        assert util[0, idx[0]] == np.nanmax(util[0])
     # The given classifier is left unfitted (a clone was fit).
     assert not getattr(image_clf, "initialized_", False)
 

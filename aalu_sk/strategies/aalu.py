@@ -353,7 +353,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         self.fit_selector(
             features_labeled, proba_labeled, loss_labeled,
             features_pool if sample is None else features_pool[sample],
-            None if proba_pool is None or sample is None
+            proba_pool if proba_pool is None or sample is None
             else proba_pool[sample], rng)
         start = time.perf_counter()
         scores = self.score(features_pool, proba_pool)
