@@ -13,7 +13,7 @@ $(BIN)/python:
 
 # torch/torchvision are pinned to the releases that pip on this platform
 # installs from the local disk; setup.py itself only asks for ranges.
-$(STAMP): setup.py | $(BIN)/python
+$(STAMP): setup.py pyproject.toml | $(BIN)/python
 	$(BIN)/pip install "torch==2.14.1" "torchvision==0.29.1"
 	$(BIN)/pip install -e ".[test,bench,docs,label]"
 	touch $(STAMP)

@@ -9,13 +9,22 @@ Examples
     aalu-sk demo                 # digits, five strategies, a few minutes
     aalu-sk report runs/mnist    # re-render summary.md and the plots
     aalu-sk label photos --classes cat,dog   # label a folder in the browser
+
+Output: one line per cycle and stage (with timings) on standard output,
+progress bars on standard error only when it is a terminal (``--progress``
+changes that), warnings and errors on standard error; ``--quiet`` keeps
+only warnings and errors, ``-v`` adds task-model epochs and query details.
+``aalu-sk demo > log.txt 2>&1`` writes a plain log.
 """
 
 import argparse
+import logging
 import sys
+import time
 from pathlib import Path
 
 from . import __version__
+from ._logging import configure_cli_logging
 from ._runtime import resolve_device
 from .experiment import (STRATEGIES, ConfigMismatchError, ExperimentConfig,
                          load_dataset, run_experiment, write_report)
@@ -24,6 +33,8 @@ from .strategies.registry import check_strategy_name
 from .modules import TASK_MODULES
 
 __all__ = ["main", "build_parser", "DEMO_CONFIG"]
+
+log = logging.getLogger("aalu_sk.cli")
 
 #: The configuration of ``aalu-sk demo``: the embedded digits, five
 #: strategies, two seeds, 10% -> 40% of the 1347 training images.
@@ -138,8 +149,19 @@ def _add_common(parser, default_out=None):
                                 if default_out else ""))
     parser.add_argument("--device", type=_device, default=None,
                         help="auto, cpu, cuda or cuda:N (default: auto)")
-    parser.add_argument("--quiet", action="store_true",
-                        help="no progress bars, cycle lines or tables")
+    _add_output_options(parser)
+    parser.add_argument("--progress", choices=("auto", "always", "never"),
+                        default="auto",
+                        help="progress bars on standard error: auto draws "
+                             "them only on a terminal (default: auto)")
+
+
+def _add_output_options(parser):
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="only warnings and errors: no progress bars, "
+                             "cycle lines or tables")
+    parser.add_argument("--verbose", "-v", action="count", default=0,
+                        help="also log each task-model epoch and query")
 
 
 def _add_run_arguments(run):
@@ -228,8 +250,7 @@ def build_parser():
     report = commands.add_parser(
         "report", help="re-render summary.md and plots of a results folder")
     report.add_argument("dir", metavar="DIR", help="output folder of a run")
-    report.add_argument("--quiet", action="store_true",
-                        help="do not print the tables")
+    _add_output_options(report)
     report.set_defaults(func=_report)
     _add_label_arguments(commands)
     return parser
@@ -340,12 +361,17 @@ def _execute(config, args):
         config.validate()
     except ValueError as exc:
         raise _error(args.command, None, exc) from None
+    start = time.perf_counter()
     try:
         dataset = load_dataset(config.dataset, data_dir=config.data_dir,
                                download=config.download)
     except (ValueError, TypeError, OSError, ImportError) as exc:
         raise _error(args.command, "--dataset" if own else None, exc) \
             from None
+    log.info("dataset %s: %d training and %d test images of shape %s, %d "
+             "classes, loaded in %.1fs", config.dataset, len(dataset.y_train),
+             len(dataset.y_test), tuple(dataset.X_train.shape[1:]),
+             dataset.n_classes, time.perf_counter() - start)
     try:
         config.label_schedule(len(dataset.y_train))
     except ValueError as exc:
@@ -355,18 +381,18 @@ def _execute(config, args):
     if out.exists() and not out.is_dir():
         raise _error(args.command, "--out", f"{out} exists and is not a "
                                             f"directory")
+    progress = False if args.quiet else \
+        {"auto": None, "always": True, "never": False}[args.progress]
     try:
-        run_experiment(config, args.out, progress=not args.quiet,
-                       dataset=dataset)
+        run_experiment(config, args.out, progress=progress, dataset=dataset)
     except ConfigMismatchError as exc:
         raise _error(args.command, "--out", exc) from None
     except OSError as exc:
         raise _error(args.command, "--out", f"cannot write the results: "
                                             f"{exc}") from None
     except KeyboardInterrupt:
-        print(f"aalu-sk {args.command}: interrupted; run the same command "
-              f"again to resume from {out / 'checkpoint.json'}",
-              file=sys.stderr)
+        log.warning("aalu-sk %s: interrupted; run the same command again to "
+                    "resume from %s", args.command, out / "checkpoint.json")
         raise SystemExit(130) from None
     _show(args.out, args.quiet)
     return 0
@@ -446,6 +472,7 @@ def main(argv=None):
         130 when interrupted (the run resumes when repeated).
     """
     args = build_parser().parse_args(argv)
+    configure_cli_logging(args.verbose, args.quiet)
     return args.func(args)
 
 
