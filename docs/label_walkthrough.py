@@ -189,7 +189,11 @@ def run_walkthrough(workdir, n=300, batches=3, batch_size=20,
                 "t.classList.contains('focus')])")
 
         def done(item):
-            return any(i == item and d for i, d, _ in tiles())
+            # stored; or, for a batch's last answer, already replaced by
+            # the next batch (prefetched, so it can appear at once)
+            shown = tiles()
+            return any(i == item and d for i, d, _ in shown) or \
+                bool(shown) and item not in {i for i, _, _ in shown}
 
         for b in range(batches):
             ids = _wait(lambda: (lambda t: [i for i, _, _ in t] if t and
@@ -213,8 +217,10 @@ def run_walkthrough(workdir, n=300, batches=3, batch_size=20,
                 given[item] = truth_by_id[item]
                 if b == batches - 1 and k == len(ids) // 2:
                     driver.save_screenshot(str(shots / "labeling_batch.png"))
-            _wait(lambda: all(d for _, d, _ in tiles()), 30,
-                  "every tile answered")
+            # every tile stored, or already the next (prefetched) batch
+            _wait(lambda: (lambda t: all(d for _, d, _ in t) or
+                           not {i for i, _, _ in t} & set(ids))(tiles()),
+                  30, "every tile answered", driver)
         status = api(url, "/api/status", token)
         assert status["n_labeled"] == len(given), status["n_labeled"]
         _wait(lambda: not any(d for _, d, _ in tiles()) and tiles(),
