@@ -180,3 +180,30 @@ def test_vaal_diversity_and_step_budget():
     with pytest.raises(ValueError, match="diversity"):
         VAALSampler(epochs=1, diversity="dpp", **kw).query(
             X_l, np.zeros(20, int), X_u, n_instances=5)
+
+
+def test_equal_scores_warn_and_give_a_seeded_random_batch():
+    """A model with no preference (constant probabilities) makes every
+    entropy equal: the query says so and its batch is a seeded random
+    sample, not the start of the pool; informative scores do not warn."""
+    import warnings
+
+    from sklearn.dummy import DummyClassifier
+
+    from aalu_sk.strategies import DegenerateScoresWarning
+
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(200, 5), np.arange(200) % 3
+    flat = DummyClassifier(strategy="prior").fit(X, y)
+    batches = []
+    for seed in (0, 0, 1):
+        with pytest.warns(DegenerateScoresWarning, match="all 200 scores"):
+            batches.append(EntropySampler(random_state=seed)
+                           .query(X, y, X, flat, 10))
+    assert batches[0].tolist() == batches[1].tolist()
+    assert batches[0].tolist() != batches[2].tolist()
+    assert batches[0].tolist() != list(range(10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateScoresWarning)
+        EntropySampler(random_state=0).query(
+            X, y, X, LogisticRegression().fit(X, y), 10)

@@ -16,7 +16,7 @@ One family per module:
 """
 
 from .aalu import ABLATIONS, PRESETS, AdversarialUncertaintySampler
-from .base import BaseQueryStrategy
+from .base import BaseQueryStrategy, DegenerateScoresWarning
 from .geometry import BADGESampler, CoreSetSampler
 from .random import RandomSampler
 from .registry import STRATEGIES, make_strategy
@@ -24,6 +24,6 @@ from .uncertainty import EntropySampler, MarginSampler
 from .vaal import VAALSampler
 
 __all__ = ["AdversarialUncertaintySampler", "ABLATIONS", "PRESETS",
-           "BaseQueryStrategy", "BADGESampler", "CoreSetSampler",
+           "BaseQueryStrategy", "BADGESampler", "DegenerateScoresWarning", "CoreSetSampler",
            "EntropySampler", "MarginSampler", "RandomSampler", "VAALSampler",
            "STRATEGIES", "make_strategy"]

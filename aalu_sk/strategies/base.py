@@ -21,6 +21,7 @@ import logging
 import re
 import sys
 import time
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -29,7 +30,12 @@ from sklearn.utils import check_random_state
 from ..validation import check_labels, check_n_instances, check_samples
 from .selection import DIVERSITY, diverse_top_k, top_k
 
-__all__ = ["BaseQueryStrategy", "modal_expects_scores"]
+__all__ = ["BaseQueryStrategy", "DegenerateScoresWarning",
+           "modal_expects_scores"]
+
+
+class DegenerateScoresWarning(UserWarning):
+    """A query's scores were all equal: its batch is a random sample."""
 
 log = logging.getLogger("aalu_sk.strategies")
 
@@ -158,7 +164,22 @@ class BaseQueryStrategy(BaseEstimator):
 
     @staticmethod
     def _pick(scores, features, n_instances, rng, diversity):
-        """The batch from per-sample scores (larger: query) as ``diversity`` says."""
+        """The batch from per-sample scores (larger: query) as ``diversity`` says.
+
+        Scores that are all equal carry no preference (a selector that
+        saturated or learned nothing): the batch is then a seeded random
+        sample, which ties already give, and a warning says so rather
+        than passing it off as a choice.
+        """
+        scores = np.asarray(scores, dtype=np.float64)
+        if scores.size > n_instances and np.ptp(scores) <= \
+                1e-12 * max(1.0, np.abs(scores).max()):
+            warnings.warn(
+                f"all {scores.size} scores are equal ({scores[0]:.6g}): the "
+                f"strategy has no preference, so the batch is a random "
+                f"sample of the pool; check the task model's outputs and "
+                f"the selector's training.", DegenerateScoresWarning,
+                stacklevel=3)
         if diversity is None:
             return top_k(scores, n_instances, rng)
         return diverse_top_k(scores, features, n_instances, random_state=rng)
