@@ -15,7 +15,7 @@ $(BIN)/python:
 # installs from the local disk; setup.py itself only asks for ranges.
 $(STAMP): setup.py | $(BIN)/python
 	$(BIN)/pip install "torch==2.14.1" "torchvision==0.29.1"
-	$(BIN)/pip install -e ".[test,bench,docs]"
+	$(BIN)/pip install -e ".[test,bench,docs,ray]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -38,6 +38,10 @@ setup(
         "docs": ["sphinx>=7", "sphinx-gallery>=0.15", "numpydoc>=1.6",
                  "pydata-sphinx-theme>=0.15", "sphinx-mathjax-offline>=0.0.2"],
         "bench": ["mlxtend>=0.22", "pandas>=1.5"],
+        # aalu_sk.distributed: pool scoring with Ray Data, multi-worker
+        # training with Ray Train. Nothing outside aalu_sk.distributed
+        # imports Ray.
+        "ray": ["ray[data,train]>=2.9"],
     },
     entry_points={"console_scripts": ["aalu-sk=aalu_sk.cli:main"]},
     classifiers=[
