@@ -8,6 +8,8 @@ Examples
         --seeds 0 1 2 --initial 0.10 --step 0.05 --final 0.40 --out runs/mnist
     aalu-sk demo                 # digits, five strategies, a few minutes
     aalu-sk report runs/mnist    # re-render summary.md and the plots
+    aalu-sk query --labeled labeled/ --pool unlabeled/ --n 100 \
+        --out next.txt [--ray-address auto]   # ids of the next images
 """
 
 import argparse
@@ -119,6 +121,13 @@ def _int_list(text):
     return values
 
 
+def _strategy_name(text):
+    try:
+        return check_strategy_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _device(text):
     try:
         resolve_device(text)
@@ -196,11 +205,15 @@ def _add_run_arguments(run):
     run.add_argument("--full-data", action="store_true",
                      help="also train on the whole training set once and "
                           "draw it as a reference line")
+    run.add_argument("--ray-address", metavar="ADDRESS",
+                     help="score each query's pool on this Ray cluster "
+                          "('auto', 'ray://host:10001', or 'local'); same "
+                          "results as without")
     _add_common(run)
 
 
 def build_parser():
-    """The ``argparse`` parser of ``aalu-sk`` with its three subcommands."""
+    """The ``argparse`` parser of ``aalu-sk`` with its subcommands."""
     parser = argparse.ArgumentParser(
         prog="aalu-sk",
         description="Deep adversarial active learning with model uncertainty "
@@ -229,6 +242,8 @@ def build_parser():
     report.add_argument("--quiet", action="store_true",
                         help="do not print the tables")
     report.set_defaults(func=_report)
+    from .distributed.command import add_query_parser
+    add_query_parser(commands, _strategy_name, _device, _positive_int)
     return parser
 
 
@@ -261,7 +276,7 @@ def _execute(config, args):
                                             f"directory")
     try:
         run_experiment(config, args.out, progress=not args.quiet,
-                       dataset=dataset)
+                       dataset=dataset, query=_ray_query(args))
     except ConfigMismatchError as exc:
         raise _error(args.command, "--out", exc) from None
     except OSError as exc:
@@ -274,6 +289,23 @@ def _execute(config, args):
         raise SystemExit(130) from None
     _show(args.out, args.quiet)
     return 0
+
+
+def _ray_query(args):
+    """The runner's query on the Ray cluster of ``--ray-address``, or None."""
+    address = getattr(args, "ray_address", None)
+    if not address:
+        return None
+    from .distributed import ray_query
+    from .distributed._ray import import_ray
+
+    try:
+        ray = import_ray()
+    except ImportError as exc:
+        raise _error(args.command, "--ray-address", exc) from None
+    if not ray.is_initialized():
+        ray.init(address=None if address == "local" else address)
+    return ray_query()
 
 
 def _show(out, quiet, render=False):

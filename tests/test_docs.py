@@ -173,7 +173,8 @@ def test_api_page_lists_every_public_name():
 
 @pytest.mark.parametrize("modname", ["aalu_sk.experiment.datasets", "aalu_sk.strategies.selection",
                                      "aalu_sk.strategies.losses", "aalu_sk.modules",
-                                     "aalu_sk.validation", "aalu_sk.strategies.base"])
+                                     "aalu_sk.validation", "aalu_sk.strategies.base",
+                                     "aalu_sk.distributed"])
 def test_api_page_lists_every_name_of_the_documented_modules(modname):
     module = importlib.import_module(modname)
     text = (DOCS / "api.rst").read_text()

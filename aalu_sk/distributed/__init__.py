@@ -13,8 +13,11 @@ Ray is optional (``pip install "aalu_sk[ray]"``) and imported only when
 one of these runs.
 """
 
-from .pool import ShardedPool, TaskModelPass, shard_pool
+from .pool import (ShardedPool, TaskModelPass, pool_dataset, ray_query,
+                   shard_pool)
 from .query import SUPPORTED_STRATEGIES, query
+from .train import fit_distributed, worker_rows
 
 __all__ = ["query", "shard_pool", "ShardedPool", "TaskModelPass",
+           "pool_dataset", "ray_query", "fit_distributed", "worker_rows",
            "SUPPORTED_STRATEGIES"]

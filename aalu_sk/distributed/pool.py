@@ -19,7 +19,8 @@ from ._ray import cluster_cpus, import_ray, ordered_execution
 from .shards import PoolShard
 from .topk import merge_top_k
 
-__all__ = ["TaskModelPass", "ShardedPool", "shard_pool"]
+__all__ = ["TaskModelPass", "ShardedPool", "shard_pool", "pool_dataset",
+           "ray_query"]
 
 #: Per-row columns :func:`shard_pool` can keep besides ``id``.
 OUTPUTS = ("features", "proba", "image")
@@ -303,3 +304,75 @@ class _KeepColumns:
 
 def _block_rows(block):
     return len(block["id"])
+
+
+def pool_dataset(X, ids=None, rows_per_block=None):
+    """A Ray Dataset of an image array, with columns ``id`` and ``image``.
+
+    Rows keep the array's order, so a query over the dataset answers as
+    the local path over ``X`` (and with the default ids, returns the same
+    positions). The array may be memory-mapped: it is copied to Ray's
+    object store block by block.
+
+    Parameters
+    ----------
+    X : array-like of images
+        As :func:`~aalu_sk.validation.check_images` accepts them.
+    ids : array-like of shape (n_samples,) or None, default=None
+        The ``id`` column; None: ``0 .. n_samples - 1``.
+    rows_per_block : int or None, default=None
+        None: about 64 MiB of images per block.
+
+    Returns
+    -------
+    pool : ray.data.Dataset
+    """
+    ray = import_ray()
+    import pyarrow as pa
+    from ray.data.extensions import ArrowTensorArray
+
+    X = check_images(X, "X", allow_empty=True)
+    ids = np.arange(X.shape[0]) if ids is None else np.asarray(ids)
+    if ids.shape != (X.shape[0],):
+        raise ValueError(f"ids has shape {ids.shape}; expected "
+                         f"({X.shape[0]},), one per image.")
+    if rows_per_block is None:
+        row_bytes = max(1, X[:1].nbytes)
+        rows_per_block = max(1, (64 << 20) // row_bytes)
+    tables = [pa.table({"id": ids[s:s + rows_per_block],
+                        "image": ArrowTensorArray.from_numpy(
+                            np.ascontiguousarray(X[s:s + rows_per_block]))})
+              for s in range(0, X.shape[0], rows_per_block)]
+    if not tables:
+        return ray.data.from_items([]).map_batches(
+            lambda b: {"id": np.zeros(0, ids.dtype),
+                       "image": np.zeros((0,) + X.shape[1:], X.dtype)})
+    return ray.data.from_arrow(tables)
+
+
+def ray_query(**options):
+    """A ``query`` for :func:`~aalu_sk.experiment.run_experiment` on Ray.
+
+    Parameters
+    ----------
+    **options
+        Keyword arguments of :func:`~aalu_sk.distributed.query`
+        (``num_workers``, ``batch_size``, ``num_gpus``,
+        ``selector_resources``).
+
+    Returns
+    -------
+    query : callable
+        ``query(strategy, estimator, X_labeled, y_labeled, X_pool, n)``:
+        puts ``X_pool`` on the cluster (:func:`pool_dataset`), queries it
+        with :func:`~aalu_sk.distributed.query` and returns positions in
+        ``X_pool``, the ones the local path returns.
+    """
+    from .query import query
+
+    def run(strategy, estimator, X_labeled, y_labeled, X_pool, n):
+        ids = query(strategy, estimator, X_labeled, y_labeled,
+                    pool_dataset(X_pool), n, **options)
+        return np.asarray(ids, dtype=np.int64)
+
+    return run

@@ -61,11 +61,19 @@ class PoolShard:
 
     # -- rows -------------------------------------------------------------
     def info(self):
-        """Rows, columns with their per-row shapes and dtypes, bytes held."""
+        """Rows, columns (per-row shape, dtype), bytes held, peak memory.
+
+        ``peak_rss_mb`` is the peak resident memory of this process
+        (Linux), shared object-store pages it read included.
+        """
+        import resource
+
         return {"n_rows": self.n_rows, "offset": self.offset,
                 "columns": {k: (v.shape[1:], v.dtype.str)
                             for k, v in self.columns.items()},
-                "nbytes": int(sum(v.nbytes for v in self.columns.values()))}
+                "nbytes": int(sum(v.nbytes for v in self.columns.values())),
+                "peak_rss_mb": resource.getrusage(
+                    resource.RUSAGE_SELF).ru_maxrss / 1024}
 
     def rows(self, positions, columns):
         """Columns of the rows at global ``positions`` (all in this shard)."""
