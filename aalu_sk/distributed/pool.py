@@ -8,6 +8,7 @@ a :class:`ShardedPool`: the row count, the shards' ranges, and methods
 that gather rows, run the exact distributed top-k, and call the shards.
 """
 
+import pickle
 import time
 import uuid
 
@@ -15,7 +16,8 @@ import numpy as np
 
 from ..features import task_outputs
 from ..validation import check_images
-from ._ray import cluster_cpus, import_ray, ordered_execution
+from ._ray import (cluster_cpus, dumps_for_workers, import_ray,
+                   ordered_execution)
 from .shards import PoolShard
 from .topk import merge_top_k
 
@@ -39,13 +41,15 @@ class TaskModelPass:
 
     Parameters
     ----------
-    estimator : fitted classifier
+    estimator : fitted classifier, or its pickle (bytes)
     outputs : tuple of str
         Columns to return besides ``id``: ``"features"``, ``"proba"``
         (the task model's outputs) and ``"image"`` (passed through).
     """
 
     def __init__(self, estimator, outputs):
+        if isinstance(estimator, bytes):  # from dumps_for_workers
+            estimator = pickle.loads(estimator)
         self.estimator = _to_worker_device(estimator)
         self.outputs = tuple(outputs)
 
@@ -246,7 +250,9 @@ def shard_pool(pool, estimator, outputs, *, num_workers=None, batch_size=None,
     num_gpus : float, default=0
         GPUs per actor of the task-model pass.
     shard_options : dict or None, default=None
-        Ray actor options of the shard actors (``num_cpus=1`` by default).
+        Ray actor options of the shard actors (by default ``num_cpus=0``
+        and ``scheduling_strategy="SPREAD"``; each computes with one torch
+        thread).
 
     Returns
     -------
@@ -264,7 +270,8 @@ def shard_pool(pool, estimator, outputs, *, num_workers=None, batch_size=None,
             per_batch = batch_size or 8 * int(getattr(estimator, "batch_size",
                                                       128) or 128)
             data = pool.map_batches(
-                TaskModelPass, fn_constructor_args=(estimator, outputs),
+                TaskModelPass, fn_constructor_args=(
+                    dumps_for_workers(estimator), outputs),
                 batch_size=per_batch, concurrency=workers, num_cpus=1,
                 num_gpus=num_gpus or None)
         else:  # (select_columns does not keep the row order)
@@ -277,8 +284,12 @@ def shard_pool(pool, estimator, outputs, *, num_workers=None, batch_size=None,
         raise ValueError("pool is empty: it holds 0 samples.")
     forward = time.perf_counter() - start
     start = time.perf_counter()
-    options = {"num_cpus": 1, "max_restarts": RETRIES,
-               "max_task_retries": RETRIES, **(shard_options or {})}
+    # Shards reserve no CPU: they hold data between the passes and compute
+    # only once the task model's actors are gone (an open ShardedPool must
+    # not starve the next pass). SPREAD keeps them on separate nodes.
+    options = {"num_cpus": 0, "scheduling_strategy": "SPREAD",
+               "max_restarts": RETRIES, "max_task_retries": RETRIES,
+               **(shard_options or {})}
     actor = ray.remote(**options)(PoolShard)
     shards, shard_counts = [], []
     for offset, pieces in _assign(counts, workers):

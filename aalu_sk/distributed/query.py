@@ -297,7 +297,9 @@ def _check_pool(ray, pool, outputs, strategy):
         raise TypeError(f"pool must be a ray.data.Dataset with columns 'id' "
                         f"and 'image' (or a ShardedPool); got a "
                         f"{type(pool).__name__}.")
-    columns = pool.columns()
+    columns = pool.columns() or []
+    if not columns and pool.count() == 0:
+        raise ValueError("pool is empty: it holds 0 samples.")
     missing = [c for c in ("id", "image") if c not in columns]
     if missing:
         raise ValueError(f"pool lacks the column(s) {missing}; it must have "

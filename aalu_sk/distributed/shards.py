@@ -44,9 +44,12 @@ class PoolShard:
         arrays with one row per sample (or a Ray object reference to one).
     offset : int
         Global position of the first row.
+    threads : int, default=1
+        Torch threads of this process (a shard reserves no CPU of Ray's).
     """
 
-    def __init__(self, pieces, offset):
+    def __init__(self, pieces, offset, threads=1):
+        torch.set_num_threads(threads)
         blocks = [block for block, _, _ in pieces]
         if blocks and not isinstance(blocks[0], dict):
             import ray

@@ -14,6 +14,7 @@ pass over the labeled set.
 
 import io
 import math
+import pickle
 import shutil
 import tempfile
 
@@ -25,7 +26,7 @@ from .._runtime import seeded
 from ..classifier import ImageClassifier
 from ..validation import (array_fingerprint, check_images, check_labels,
                           check_positive_ints)
-from ._ray import import_ray
+from ._ray import dumps_for_workers, import_ray
 
 __all__ = ["fit_distributed", "worker_rows"]
 
@@ -80,9 +81,9 @@ def _train_worker(config):
     rank, world = context.get_world_rank(), context.get_world_size()
     X, y = ray.get(config["data"])
     rows = worker_rows(len(y), rank, world, config["seed"])
-    params = dict(config["params"], device=str(get_device()),
-                  batch_size=math.ceil(config["params"]["batch_size"]
-                                       / world),
+    params = pickle.loads(config["params"])
+    params.update(device=str(get_device()),
+                  batch_size=math.ceil(params["batch_size"] / world),
                   num_classes=config["n_classes"])
     net = _DataParallelClassifier(**params)
     net.fit(X[rows], y[rows])
@@ -180,7 +181,8 @@ def fit_distributed(estimator, X, y, *, num_workers=2, use_gpu=False,
     try:
         trainer = TorchTrainer(
             _train_worker,
-            train_loop_config={"data": ray.put((X, y)), "params": params,
+            train_loop_config={"data": ray.put((X, y)),
+                               "params": dumps_for_workers(params),
                                "n_classes": n_classes, "seed": seed},
             scaling_config=ScalingConfig(num_workers=num_workers,
                                          use_gpu=use_gpu),
