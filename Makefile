@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo docs docs-check bench clean
+.PHONY: install test demo label-demo docs docs-check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,9 +13,9 @@ $(BIN)/python:
 
 # torch/torchvision are pinned to the releases that pip on this platform
 # installs from the local disk; setup.py itself only asks for ranges.
-$(STAMP): setup.py | $(BIN)/python
+$(STAMP): setup.py pyproject.toml | $(BIN)/python
 	$(BIN)/pip install "torch==2.14.1" "torchvision==0.29.1"
-	$(BIN)/pip install -e ".[test,bench,docs,ray]"
+	$(BIN)/pip install -e ".[test,bench,docs,label,ray]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,6 +25,10 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/aalu-sk demo
+
+# The labeling app on scikit-learn's digits written as PNG files.
+label-demo: $(STAMP)
+	$(BIN)/aalu-sk label --demo
 
 docs: $(STAMP)
 	$(MAKE) -C docs html SPHINXBUILD=$(abspath $(BIN))/sphinx-build
@@ -46,6 +50,7 @@ bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_large_pool.py
 	$(BIN)/python benchmarks/bench_label_efficiency.py --vaal-channels 32,64 \
 		--epochs 20 --selector-epochs 10
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_stopping.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info docs/_build docs/auto_examples \

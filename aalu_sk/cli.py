@@ -8,22 +8,35 @@ Examples
         --seeds 0 1 2 --initial 0.10 --step 0.05 --final 0.40 --out runs/mnist
     aalu-sk demo                 # digits, five strategies, a few minutes
     aalu-sk report runs/mnist    # re-render summary.md and the plots
+    aalu-sk label photos --classes cat,dog   # label a folder in the browser
     aalu-sk query --labeled labeled/ --pool unlabeled/ --n 100 \
         --out next.txt [--ray-address auto]   # ids of the next images
+
+Output: one line per cycle and stage (with timings) on standard output,
+progress bars on standard error only when it is a terminal (``--progress``
+changes that), warnings and errors on standard error; ``--quiet`` keeps
+only warnings and errors, ``-v`` adds task-model epochs and query details.
+``aalu-sk demo > log.txt 2>&1`` writes a plain log.
 """
 
 import argparse
+import logging
 import sys
+import time
 from pathlib import Path
 
 from . import __version__
+from ._logging import configure_cli_logging
 from ._runtime import resolve_device
 from .experiment import (STRATEGIES, ConfigMismatchError, ExperimentConfig,
                          load_dataset, run_experiment, write_report)
+from .labeling.command import LABEL_DEMO_DIR
 from .strategies.registry import check_strategy_name
 from .modules import TASK_MODULES
 
 __all__ = ["main", "build_parser", "DEMO_CONFIG"]
+
+log = logging.getLogger("aalu_sk.cli")
 
 #: The configuration of ``aalu-sk demo``: the embedded digits, five
 #: strategies, two seeds, 10% -> 40% of the 1347 training images.
@@ -145,8 +158,19 @@ def _add_common(parser, default_out=None):
                                 if default_out else ""))
     parser.add_argument("--device", type=_device, default=None,
                         help="auto, cpu, cuda or cuda:N (default: auto)")
-    parser.add_argument("--quiet", action="store_true",
-                        help="no progress bars, cycle lines or tables")
+    _add_output_options(parser)
+    parser.add_argument("--progress", choices=("auto", "always", "never"),
+                        default="auto",
+                        help="progress bars on standard error: auto draws "
+                             "them only on a terminal (default: auto)")
+
+
+def _add_output_options(parser):
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="only warnings and errors: no progress bars, "
+                             "cycle lines or tables")
+    parser.add_argument("--verbose", "-v", action="count", default=0,
+                        help="also log each task-model epoch and query")
 
 
 def _add_run_arguments(run):
@@ -239,12 +263,105 @@ def build_parser():
     report = commands.add_parser(
         "report", help="re-render summary.md and plots of a results folder")
     report.add_argument("dir", metavar="DIR", help="output folder of a run")
-    report.add_argument("--quiet", action="store_true",
-                        help="do not print the tables")
+    _add_output_options(report)
     report.set_defaults(func=_report)
+    _add_label_arguments(commands)
     from .distributed.command import add_query_parser
     add_query_parser(commands, _strategy_name, _device, _positive_int)
     return parser
+
+
+def _class_list(text):
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"give class names separated by commas, such as cat,dog; got "
+            f"{text!r}")
+    return names
+
+
+def _share(text):
+    value = _number(float, text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1]; got {text}")
+    return value
+
+
+def _strategy_name(text):
+    try:
+        return check_strategy_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _port(text):
+    value = _number(int, text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be in 0..65535 (0 picks a "
+                                         f"free port); got {value}")
+    return value
+
+
+def _add_label_arguments(commands):
+    label = commands.add_parser(
+        "label", help="label a folder of images in your browser",
+        description="Index IMAGE_DIR (PNG, JPEG, BMP, WebP, recursively), "
+                    "start a local labeling app and print its URL with an "
+                    "access token. A model retrains after each batch and "
+                    "the strategy picks the next one. Labels live in a "
+                    "SQLite store; running the same command again resumes.")
+    label.add_argument("image_dir", nargs="?", metavar="IMAGE_DIR",
+                       help="folder of images (not needed with --demo)")
+    label.add_argument("--classes", type=_class_list, default=None,
+                       metavar="A,B,...",
+                       help="class names, comma-separated; new names are "
+                            "added to a resumed store's classes")
+    label.add_argument("--store", default=None, metavar="FILE",
+                       help="SQLite store (default: "
+                            "$XDG_DATA_HOME/aalu_sk/labeling/<folder>-<hash>"
+                            ".sqlite, ~/.local/share when XDG_DATA_HOME is "
+                            "unset; never inside IMAGE_DIR)")
+    label.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: %(default)s; "
+                            "0.0.0.0 exposes the app to your network)")
+    label.add_argument("--port", type=_port, default=8765,
+                       help="port (default: %(default)s; 0 picks a free one)")
+    label.add_argument("--batch-size", type=_positive_int, default=20,
+                       help="images per batch (default: %(default)s)")
+    label.add_argument("--prefetch", type=_share, default=0.5,
+                       metavar="SHARE",
+                       help="start choosing the next batch when this share "
+                            "of the current one is answered; 1 waits for "
+                            "all of it (default: %(default)s)")
+    label.add_argument("--strategy", type=_strategy_name, default="aalu",
+                       metavar="NAME",
+                       help=f"query strategy, of {','.join(STRATEGIES)}, "
+                            f"optionally with +div or +topk (default: "
+                            f"%(default)s)")
+    label.add_argument("--model", choices=sorted(TASK_MODULES),
+                       default="small_cnn",
+                       help="task model (default: %(default)s)")
+    label.add_argument("--image-size", type=_positive_int, default=32,
+                       help="side images are resized to for the model "
+                            "(default: %(default)s)")
+    label.add_argument("--epochs", type=_positive_int, default=None,
+                       help="task-model epochs per cycle (default: about "
+                            "150 optimiser steps)")
+    label.add_argument("--selector-epochs", type=_positive_int, default=20,
+                       help="AALU and VAAL epochs (default: %(default)s)")
+    label.add_argument("--device", type=_device, default="auto",
+                       help="auto, cpu, cuda or cuda:N (default: auto)")
+    label.add_argument("--seed", type=_seed, default=0,
+                       help="seeds the cold start, models and strategy "
+                            "(default: %(default)s)")
+    label.add_argument("--no-browser", action="store_true",
+                       help="do not open a browser")
+    label.add_argument("--demo", action="store_true",
+                       help=f"write scikit-learn's digits as PNG files to "
+                            f"{LABEL_DEMO_DIR / 'digits'} (once) and label "
+                            f"them with classes 0-9; the store is "
+                            f"{LABEL_DEMO_DIR / 'labels.sqlite'}")
+    label.set_defaults(func=_label)
 
 
 def _error(command, option, message):
@@ -259,12 +376,17 @@ def _execute(config, args):
         config.validate()
     except ValueError as exc:
         raise _error(args.command, None, exc) from None
+    start = time.perf_counter()
     try:
         dataset = load_dataset(config.dataset, data_dir=config.data_dir,
                                download=config.download)
     except (ValueError, TypeError, OSError, ImportError) as exc:
         raise _error(args.command, "--dataset" if own else None, exc) \
             from None
+    log.info("dataset %s: %d training and %d test images of shape %s, %d "
+             "classes, loaded in %.1fs", config.dataset, len(dataset.y_train),
+             len(dataset.y_test), tuple(dataset.X_train.shape[1:]),
+             dataset.n_classes, time.perf_counter() - start)
     try:
         config.label_schedule(len(dataset.y_train))
     except ValueError as exc:
@@ -274,18 +396,19 @@ def _execute(config, args):
     if out.exists() and not out.is_dir():
         raise _error(args.command, "--out", f"{out} exists and is not a "
                                             f"directory")
+    progress = False if args.quiet else \
+        {"auto": None, "always": True, "never": False}[args.progress]
     try:
-        run_experiment(config, args.out, progress=not args.quiet,
-                       dataset=dataset, query=_ray_query(args))
+        run_experiment(config, args.out, progress=progress, dataset=dataset,
+                       query=_ray_query(args))
     except ConfigMismatchError as exc:
         raise _error(args.command, "--out", exc) from None
     except OSError as exc:
         raise _error(args.command, "--out", f"cannot write the results: "
                                             f"{exc}") from None
     except KeyboardInterrupt:
-        print(f"aalu-sk {args.command}: interrupted; run the same command "
-              f"again to resume from {out / 'checkpoint.json'}",
-              file=sys.stderr)
+        log.warning("aalu-sk %s: interrupted; run the same command again to "
+                    "resume from %s", args.command, out / "checkpoint.json")
         raise SystemExit(130) from None
     _show(args.out, args.quiet)
     return 0
@@ -362,6 +485,14 @@ def _report(args):
     return 0
 
 
+def _label(args):
+    # Imported here: the labeling app is an optional part (`label` extra).
+    from .labeling.command import run_label
+
+    return run_label(args, lambda option, message: _error("label", option,
+                                                          message))
+
+
 def main(argv=None):
     """Entry point of ``aalu-sk``; ``argv`` defaults to ``sys.argv[1:]``.
 
@@ -374,6 +505,7 @@ def main(argv=None):
         130 when interrupted (the run resumes when repeated).
     """
     args = build_parser().parse_args(argv)
+    configure_cli_logging(args.verbose, args.quiet)
     return args.func(args)
 
 

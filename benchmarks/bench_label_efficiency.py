@@ -49,7 +49,9 @@ PROTOCOLS = {
                     step=0.05, final=0.40, epochs=20, batch_size=64),
 }
 #: AALU configurations; every other strategy is a baseline.
-AALU = ("aalu", "aalu+topk", "aalu_paper", "aalu_paper+div")
+AALU = ("aalu", "aalu+topk", "aalu-full", "aalu_paper", "aalu_paper+div")
+#: Benchmark-only names: a registry name run with other selector options.
+VARIANTS = {"aalu-full": ("aalu", {"selector_max_steps": None})}
 BASELINES = ("random", "entropy", "entropy+div", "margin", "margin+div",
              "badge", "coreset", "vaal", "vaal+div", "losslearn",
              "losslearn+div")
@@ -83,8 +85,9 @@ def _config(protocol, strategy, seeds, quick):
     if quick:
         params.update(epochs=1, final=params["initial"] + params["step"])
     selector = dict(SELECTOR, selector_epochs=1) if quick else SELECTOR
-    return ExperimentConfig(strategies=(strategy,), seeds=tuple(seeds),
-                            device="cpu", **params, **selector)
+    name, options = VARIANTS.get(strategy, (strategy, {}))
+    return ExperimentConfig(strategies=(name,), seeds=tuple(seeds),
+                            device="cpu", **params, **selector, **options)
 
 
 def _run_one(protocol, strategy, seeds, quick, folder):
@@ -123,7 +126,7 @@ def _rows(run_dir, protocol, strategies):
     for s in strategies:
         folder = run_dir / protocol / s.replace("+", "_")
         if (folder / "results.csv").is_file():
-            rows += load_results(folder)
+            rows += [dict(r, strategy=s) for r in load_results(folder)]
     return rows
 
 
@@ -215,10 +218,10 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
     results_dir.mkdir(parents=True, exist_ok=True)
     parts = ["# Label efficiency", "", provenance(), "",
              "Strategies: " + ", ".join(f"`{s}`" for s in strategies) +
-             f". AALU configurations (bold): `aalu` is the default "
-             f"(preset 'default': recorded training losses, k-means "
-             f"diversity, 1000 selector steps), `aalu_paper` is Zhu & "
-             f"Wang's exact recipe; `+div`/`+topk` switch the batch rule. "
+             f". AALU configurations (bold): `aalu` is the default preset, "
+             f"`aalu-full` the same without the selector's step budget "
+             f"(full epochs), `aalu_paper` is Zhu & Wang's exact recipe; "
+             f"`+div`/`+topk` switch the batch rule. "
              f"Selectors: {SELECTOR['selector_epochs']} epochs, batch "
              f"{SELECTOR['selector_batch_size']}, VAAL channels "
              f"{SELECTOR['vaal_channels']}." +

@@ -242,11 +242,11 @@ def on_ray(args, argv):
         "peak MB per worker |", "|---|---:|---:|---:|---|---|"]
     base = {r["strategy"]: r["seconds"] for r in rows if r["k"] == 1}
     for r in rows:
+        held = ", ".join(f"{w['n_rows']:,}" for w in r["workers"])
+        peak = ", ".join(f"{w['peak_rss_mb']:.0f}" for w in r["workers"])
         lines.append(
             f"| {r['strategy']} | {r['k']} | {r['seconds']:.1f} | "
-            f"{base[r['strategy']] / r['seconds']:.2f} | "
-            f"{', '.join(f'{w['n_rows']:,}' for w in r['workers'])} | "
-            f"{', '.join(f'{w['peak_rss_mb']:.0f}' for w in r['workers'])} |")
+            f"{base[r['strategy']] / r['seconds']:.2f} | {held} | {peak} |")
     return lines
 
 

@@ -181,9 +181,18 @@ def _device(make):
 
 
 def _verbose(make, capsys):
+    from unittest import mock
+
+    from aalu_sk import _logging
+
+    # As on a terminal: verbose=1 draws a bar, verbose=0 nothing.
+    with mock.patch.object(_logging, "_is_terminal", lambda stream: True):
+        make(verbose=1)
+        assert "selector" in capsys.readouterr().err
+        make(verbose=0)
+        assert capsys.readouterr().err == ""
+    # Not on a terminal (as here, under pytest): no bar either way.
     make(verbose=1)
-    assert "selector" in capsys.readouterr().err
-    make(verbose=0)
     assert capsys.readouterr().err == ""
 
 
@@ -369,6 +378,7 @@ def test_every_parameter_has_a_test():
 
 
 # -- estimator conventions -----------------------------------------------------
+@pytest.mark.contract
 @pytest.mark.parametrize("cls", STRATEGY_CLASSES)
 def test_init_stores_params_and_clone_round_trips(cls):
     params = {name: p.default for name, p in
@@ -382,6 +392,7 @@ def test_init_stores_params_and_clone_round_trips(cls):
     assert cloned.get_params() == est.get_params() and cloned is not est
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize("cls", STRATEGY_CLASSES)
 def test_sklearn_default_constructible_and_repr(cls):
     estimator_checks.check_parameters_default_constructible(cls.__name__,
@@ -454,6 +465,7 @@ APPLICABLE_CHECKS = [
 ]
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize("check", APPLICABLE_CHECKS)
 def test_image_classifier_sklearn_checks(check):
     """The scikit-learn checks that apply to an image classifier.

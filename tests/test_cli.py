@@ -98,18 +98,6 @@ def test_report_of_a_folder_without_results(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_progress_prints_one_line_per_cycle(tmp_path, capsys):
-    out = tmp_path / "loud"
-    assert cli.main(["run", *TINY, "--strategies", "random", "--out",
-                     str(out)]) == 0
-    printed = capsys.readouterr().out
-    lines = [line for line in printed.splitlines()
-             if line.startswith("random") and "cycle" in line]
-    assert len(lines) == 3
-    assert "cycle 1/2:    202 labeled (15.0%)" in lines[1]
-    assert "| random |" in printed and "learning curves:" in printed
-
-
 def test_strategy_names_and_ablations_parse():
     parser = cli.build_parser()
     args = parser.parse_args(["run", "--out", "x", "--strategies",

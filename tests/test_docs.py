@@ -174,6 +174,18 @@ def test_api_page_lists_every_public_name():
 @pytest.mark.parametrize("modname", ["aalu_sk.experiment.datasets", "aalu_sk.strategies.selection",
                                      "aalu_sk.strategies.losses", "aalu_sk.modules",
                                      "aalu_sk.validation", "aalu_sk.strategies.base",
+                                     "aalu_sk.stopping", "aalu_sk.labeling",
+                                     "aalu_sk.labeling.images",
+                                     "aalu_sk.labeling.coverage",
+                                     "aalu_sk.labeling.exchange",
+                                     "aalu_sk.labeling.app",
+                                     "aalu_sk.labeling.server",
+                                     "aalu_sk.labeling.cycle",
+                                     "aalu_sk.labeling.monitor",
+                                     "aalu_sk.labeling.command",
+                                     "aalu_sk.skactiveml",
+                                     "aalu_sk.strategies.registry",
+                                     "aalu_sk.experiment.stats",
                                      "aalu_sk.distributed"])
 def test_api_page_lists_every_name_of_the_documented_modules(modname):
     module = importlib.import_module(modname)

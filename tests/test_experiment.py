@@ -25,7 +25,8 @@ from aalu_sk.experiment import (RESULT_FIELDS, STRATEGIES,
                                 check_split, dataset_fingerprint, derive_seed,
                                 run_experiment)
 from aalu_sk.experiment.plotting import (learning_curve_auc, load_results,
-                              summary_tables, write_report)
+                                         summary_tables, write_report)
+from aalu_sk.strategies import make_strategy
 
 TINY = dict(dataset="digits", seeds=(0,), initial=0.10, step=0.05,
             final=0.20, model="small_cnn", epochs=1, batch_size=64,
@@ -146,19 +147,21 @@ def test_config_validation_names_the_field(field, value, match):
 def test_registry_builds_the_table1_ablations():
     flags = {"advvae": (True, False, 0), "advvae_pred": (True, True, 0),
              "losslearn": (False, False, 10), "advvae_losslearn":
-             (True, False, 10), "aalu": (True, True, 10)}
+             (True, False, 10), "aalu_paper": (True, True, 10)}
     for name, (adversarial, use_prediction, weight) in flags.items():
-        s = STRATEGIES[name](7, 3, "cpu", selector_batch_size=32)
+        s = make_strategy(name, 7, selector_epochs=3, device="cpu",
+                          selector_batch_size=32)
         assert isinstance(s, AdversarialUncertaintySampler)
         assert (s.adversarial, s.use_prediction, s.ranking_weight) == \
             (adversarial, use_prediction, weight)
-        assert (s.epochs, s.random_state, s.batch_size) == (3, 7, 32)
-    vaal = STRATEGIES["vaal"](5, 4, "cpu", vaal_channels=[8, 16])
+        assert (s.epochs, s.random_state, s.batch_size, s.preset) == \
+            (3, 7, 32, "paper")
+    vaal = make_strategy("vaal", 5, selector_epochs=4, vaal_channels=[8, 16])
     assert isinstance(vaal, VAALSampler)
     assert (vaal.channels, vaal.epochs, vaal.random_state) == ((8, 16), 4, 5)
     for name, cls in (("coreset", CoreSetSampler), ("entropy", EntropySampler),
                       ("random", RandomSampler)):
-        s = STRATEGIES[name](9, 4, "cpu")
+        s = make_strategy(name, 9, selector_epochs=4, device="cpu")
         assert isinstance(s, cls) and s.random_state == 9
 
 
@@ -342,8 +345,7 @@ def test_a_strategy_picking_outside_the_pool_is_caught(tmp_path, dataset,
         def _select(self, X_labeled, y_labeled, X_pool, estimator, n, rng):
             return np.arange(X_pool.shape[0] - n + 1, X_pool.shape[0] + 1), \
                 np.zeros(X_pool.shape[0])
-    monkeypatch.setitem(STRATEGIES, "outside",
-                        lambda random_state, *a, **k: Outside(random_state))
+    monkeypatch.setitem(STRATEGIES, "outside", (Outside, {}))
     config = ExperimentConfig(**{**TINY, "strategies": ("outside",)})
     with pytest.raises(RuntimeError, match="distinct positions in the pool"):
         run_experiment(config, tmp_path, progress=False, dataset=dataset)

@@ -260,7 +260,8 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path):
 def _complete_files():
     rows = [{"strategy": "aalu", "seed": 0, "cycle": c, "n_labeled": 135 + c,
              "fraction": 0.1, "accuracy": 0.93111, "train_seconds": 1.5,
-             "query_seconds": 0.25, "n_selected": 67} for c in range(3)]
+             "query_seconds": 0.25, "n_selected": 67,
+             "stop_agreement": None if c == 0 else 0.9} for c in range(3)]
     state = {"format": 1, "runs": {"aalu/seed0": {
         "labeled": list(range(300)), "rows": rows}}}
     buffer = io.StringIO()

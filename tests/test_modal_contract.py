@@ -16,6 +16,10 @@ from aalu_sk import (AdversarialUncertaintySampler, CoreSetSampler,
                      EntropySampler, ImageClassifier, RandomSampler,
                      VAALSampler)
 
+# Run on every scikit-learn / modAL release of the CI matrix (.ci/matrix.sh),
+# the real modAL 0.4.2 included.
+pytestmark = pytest.mark.contract
+
 
 class Learner042:
     """The query semantics of modAL-python 0.4.2.x, on a fitted estimator."""
@@ -128,6 +132,51 @@ def test_a_later_call_after_an_error_runs_again(split, fitted_net,
         learner.query(X_u, n_instances=10**6)
     idx, _ = learner.query(X_u, n_instances=2)
     assert len(idx) == 2 and len(count_trainings) == 1
+
+
+def test_installed_modal_surfaces_a_selector_error_once(split, fitted_net,
+                                                       monkeypatch):
+    """With the installed modAL (0.4.2 retries a failing strategy)."""
+    calls = []
+
+    def failing(self, *args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("selector blew up")
+
+    monkeypatch.setattr(AdversarialUncertaintySampler, "_train", failing)
+    X_l, y_l, X_u = split[:3]
+    learner = ActiveLearner(estimator=fitted_net,
+                            query_strategy=AdversarialUncertaintySampler(
+                                epochs=1, random_state=0),
+                            X_training=X_l, y_training=y_l)
+    with pytest.raises(RuntimeError, match="selector blew up"):
+        learner.query(X_u, n_instances=2)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("how", ["only_new", "bootstrap"])
+def test_teach_variants_with_our_strategies(digits, how):
+    """teach(only_new=True) and teach(bootstrap=True), then query again."""
+    X, y = digits
+    net = ImageClassifier("small_cnn", num_classes=10, max_epochs=1,
+                          random_state=0)
+    learner = ActiveLearner(estimator=net,
+                            query_strategy=EntropySampler(random_state=0),
+                            X_training=X[:40], y_training=y[:40],
+                            bootstrap_init=how == "bootstrap")
+    pool = np.arange(40, 200)
+    idx, _ = learner.query(X[pool], n_instances=10)
+    learner.teach(X[pool[idx]], y[pool[idx]], **{how: True})
+    # modAL 0.4.1 adds the samples in either case; 0.4.2 fits on them but
+    # leaves them out of X_training with only_new=True.
+    added = how != "only_new" or not base.modal_expects_scores()
+    assert len(learner.X_training) == (50 if added else 40)
+    if added:
+        np.testing.assert_array_equal(learner.y_training[40:], y[pool[idx]])
+    pool = np.delete(pool, idx)
+    idx2, X_q = learner.query(X[pool], n_instances=10)
+    assert len(set(np.asarray(idx2).tolist())) == 10
+    np.testing.assert_array_equal(X_q, X[pool[idx2]])
 
 
 def test_committee_is_refused_with_a_clear_message(split, fitted_net):

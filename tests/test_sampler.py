@@ -268,3 +268,27 @@ def test_recording_does_not_change_the_trained_model(digits):
                                   recorded.predict_proba(X))
     assert recorded.training_losses_.shape == (len(y),)
     assert not hasattr(plain, "training_losses_")
+
+
+def test_a_step_budget_trains_on_a_seeded_sample_of_a_large_pool():
+    rng = np.random.RandomState(0)
+    f_l, f_u = rng.randn(30, 4), rng.randn(500, 4)
+    p = rng.dirichlet(np.ones(3), 530)
+    sampler = AdversarialUncertaintySampler(max_steps=5, batch_size=16,
+                                            random_state=0)
+    rows = sampler.training_sample(500, 5, np.random.RandomState(1))
+    assert rows.shape == (80,) and np.all(np.diff(rows) > 0)
+    assert sampler.training_sample(80, 5, np.random.RandomState(1)) is None
+    assert sampler.training_sample(500, None, np.random.RandomState(1)) \
+        is None
+    scores = sampler.fit_scores(f_l, p[:30], rng.rand(30), f_u, p[30:])
+    assert scores.shape == (500,) and len(sampler.history_) == 1
+    # the sample is drawn from the seed: the same seed, the same scores
+    again = AdversarialUncertaintySampler(max_steps=5, batch_size=16,
+                                          random_state=0)
+    np.testing.assert_array_equal(
+        again.fit_scores(f_l, p[:30], np.ones(30), f_u,
+                         p[30:]),
+        AdversarialUncertaintySampler(max_steps=5, batch_size=16,
+                                      random_state=0).fit_scores(
+            f_l, p[:30], np.ones(30), f_u, p[30:]))

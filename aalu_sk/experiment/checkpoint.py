@@ -39,14 +39,15 @@ __all__ = ["ConfigMismatchError", "RESULT_FIELDS", "CHECKPOINT",
 
 #: Columns of ``results.csv``, in order.
 RESULT_FIELDS = ("strategy", "seed", "cycle", "n_labeled", "fraction",
-                 "accuracy", "train_seconds", "query_seconds", "n_selected")
+                 "accuracy", "train_seconds", "query_seconds", "n_selected",
+                 "stop_agreement")
 #: File name of the checkpoint inside an experiment folder.
 CHECKPOINT = "checkpoint.json"
 _FORMAT = 1
-_PURPOSES = {"initial": 0, "model": 1, "query": 2, "full": 3}
+_PURPOSES = {"initial": 0, "model": 1, "query": 2, "full": 3, "stop": 4}
 # Config fields that do not change the active-learning results: they may
 # differ when a run is resumed.
-_NOT_IDENTITY = ("full_data", "data_dir", "download")
+_NOT_IDENTITY = ("full_data", "data_dir", "download", "stop_set")
 
 
 class ConfigMismatchError(ValueError):
@@ -146,7 +147,7 @@ def derive_seed(seed, purpose, cycle=0):
     ----------
     seed : int
         The run's seed (non-negative).
-    purpose : {"initial", "model", "query", "full"}
+    purpose : {"initial", "model", "query", "full", "stop"}
     cycle : int, default=0
 
     Returns

@@ -260,7 +260,8 @@ def load_results(out_dir):
         raise FileNotFoundError(f"{path} does not exist; is {out_dir} the "
                                 f"output directory of `aalu-sk run`?")
     with open(path, newline="") as file:
-        return [{k: _TYPES.get(k, float)(v) for k, v in row.items()}
+        return [{k: _TYPES.get(k, float)(v) if v != "" else None
+                 for k, v in row.items()}
                 for row in csv.DictReader(file)]
 
 

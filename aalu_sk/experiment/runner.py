@@ -20,6 +20,7 @@ results of an uninterrupted one (on the same machine and device).
 """
 
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -28,11 +29,12 @@ from typing import Optional
 import numpy as np
 from sklearn.base import clone
 from skorch.callbacks import Callback
-from tqdm.auto import tqdm
 
+from .._logging import progress_bar, use_bars
 from .._runtime import resolve_device
 from ..classifier import ImageClassifier
 from ..modules import TASK_MODULES
+from ..stopping import prediction_agreement, stop_set_indices
 from ..strategies.registry import check_strategy_name, make_strategy
 from .checkpoint import (RESULT_FIELDS, ConfigMismatchError, atomic_write,
                          check_split, dataset_fingerprint, derive_seed,
@@ -42,6 +44,8 @@ from .datasets import load_dataset
 from .plotting import load_results, write_report
 
 __all__ = ["ExperimentConfig", "run_experiment"]
+
+log = logging.getLogger(__name__)
 
 # Files of an experiment folder, all written with atomic_write.
 _OUTPUTS = ("checkpoint.json", "results.csv", "config.json", "summary.md",
@@ -92,6 +96,12 @@ class ExperimentConfig:
         Also train once on the whole training set (reference line).
     data_dir : str or None, default=None
     download : bool, default=False
+    stop_set : int, default=0
+        Size of a fixed random sample of the training set on which each
+        cycle's model is compared with the previous one
+        (:func:`aalu_sk.stopping.prediction_agreement`), recorded as the
+        ``stop_agreement`` column; 0 turns it off. It only measures: the
+        labeled sets and accuracies are the same either way.
 
     Examples
     --------
@@ -122,6 +132,7 @@ class ExperimentConfig:
     full_data: bool = False
     data_dir: Optional[str] = None
     download: bool = False
+    stop_set: int = 0
 
     def __post_init__(self):
         for name in ("strategies", "seeds", "vaal_channels"):
@@ -172,6 +183,8 @@ class ExperimentConfig:
                      "selector_batch_size"):
             if not whole(getattr(self, name), 1):
                 refuse(name, "must be a positive integer")
+        if not whole(self.stop_set, 0):
+            refuse("stop_set", "must be a non-negative integer")
         if not self.vaal_channels or not all(whole(c, 1)
                                              for c in self.vaal_channels):
             refuse("vaal_channels", "give positive integers")
@@ -247,19 +260,25 @@ class ExperimentConfig:
 
 
 class _EpochBar(Callback):
-    """A tqdm bar over the task model's epochs, showing the train loss."""
+    """The task model's epochs: a bar (with the train loss) or DEBUG lines."""
 
-    def __init__(self, desc="task model"):
+    def __init__(self, desc="task model", progress=None):
         self.desc = desc
+        self.progress = progress
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        self.bar_ = tqdm(total=net.max_epochs, desc=self.desc, unit="epoch",
-                         leave=False)
+        self.bar_ = progress_bar(total=net.max_epochs, desc=self.desc,
+                                 unit="epoch", leave=False,
+                                 progress=self.progress)
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None,
                      **kwargs):
-        self.bar_.set_postfix(loss=f"{net.history[-1, 'train_loss']:.3f}")
+        loss = net.history[-1, "train_loss"]
+        self.bar_.set_postfix(loss=f"{loss:.3f}")
         self.bar_.update()
+        log.debug("%s epoch %d/%d: train loss %.4f (%.1f s)", self.desc,
+                  len(net.history), net.max_epochs, loss,
+                  net.history[-1, "dur"])
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         self.bar_.close()
@@ -267,7 +286,8 @@ class _EpochBar(Callback):
 
 # -- the loop -----------------------------------------------------------------
 def _task_model(config, dataset, progress):
-    callbacks = [("progress", _EpochBar())] if progress else None
+    callbacks = [("progress", _EpochBar(progress=progress))] \
+        if progress is not False else None
     return ImageClassifier(config.model, num_classes=dataset.n_classes,
                            max_epochs=config.epochs,
                            batch_size=config.batch_size, lr=config.lr,
@@ -288,7 +308,7 @@ def _fit_and_score(template, random_state, X, y, dataset,
 
 
 def _run_cycle(config, dataset, template, name, seed, cycle, labeled, sizes,
-               progress, query=None):
+               progress, stop_set=None, query=None):
     """Train, evaluate and query once; a pure function of its arguments."""
     X, y = dataset.X_train, dataset.y_train
     labeled = np.asarray(labeled, dtype=np.int64)
@@ -297,7 +317,7 @@ def _run_cycle(config, dataset, template, name, seed, cycle, labeled, sizes,
         name, derive_seed(seed, "query", cycle), device=config.device,
         selector_epochs=config.selector_epochs,
         selector_batch_size=config.selector_batch_size,
-        vaal_channels=config.vaal_channels, verbose=int(progress),
+        vaal_channels=config.vaal_channels, verbose=int(use_bars(progress)),
         **({} if config.selector_max_steps == "auto" else
            {"selector_max_steps": config.selector_max_steps}))
     # Recording losses evaluates the model between epochs without changing
@@ -324,6 +344,8 @@ def _run_cycle(config, dataset, template, name, seed, cycle, labeled, sizes,
            "n_labeled": int(labeled.size), "fraction": None,
            "accuracy": accuracy, "train_seconds": train_seconds,
            "query_seconds": query_seconds, "n_selected": int(selected.size)}
+    if stop_set is not None:  # popped by run_experiment
+        row["_stop_predictions"] = net.predict(X[stop_set]).tolist()
     return row, selected.tolist()
 
 
@@ -331,7 +353,19 @@ def _local_query(strategy, estimator, X_labeled, y_labeled, X_pool, n):
     return strategy.query(X_labeled, y_labeled, X_pool, estimator, n)
 
 
-def run_experiment(config, out_dir, *, progress=True, dataset=None,
+def _record_stop_agreement(run, row):
+    """Move the stop-set predictions into the run; agreement into the row."""
+    predictions = row.pop("_stop_predictions", None)
+    previous = run.get("stop_predictions")
+    row["stop_agreement"] = None
+    if predictions is not None and previous is not None and \
+            len(previous) == len(predictions) and row["cycle"] > 0:
+        row["stop_agreement"] = prediction_agreement(previous, predictions)
+    if predictions is not None:
+        run["stop_predictions"] = predictions
+
+
+def run_experiment(config, out_dir, *, progress=None, dataset=None,
                    callback=None, query=None):
     """Run (or resume) an active-learning experiment and write its outputs.
 
@@ -343,9 +377,13 @@ def run_experiment(config, out_dir, *, progress=True, dataset=None,
         ``query_time.png``, ``config.json`` and ``checkpoint.json``. If it
         holds a checkpoint of the same configuration and data, the run
         resumes from it.
-    progress : bool, default=True
-        tqdm bars for cycles, task-model epochs and selector epochs, and
-        one summary line per cycle.
+    progress : bool or None, default=None
+        Progress bars for cycles, task-model epochs and selector epochs:
+        True always, False never, None when standard error is a terminal
+        (see :func:`aalu_sk._logging.use_bars`). Either way, each cycle
+        and stage is logged, with timings, to the
+        ``aalu_sk.experiment.runner`` logger (INFO; task-model epochs at
+        DEBUG unless ``progress=False``).
     dataset : ImageDataset or None, default=None
         Use these arrays instead of loading ``config.dataset``.
     callback : callable or None, default=None
@@ -382,11 +420,19 @@ def run_experiment(config, out_dir, *, progress=True, dataset=None,
     template = _task_model(config, dataset, progress)
     total = len(config.seeds) * len(config.strategies) * len(sizes)
     done = sum(len(run["rows"]) for run in state["runs"].values())
-    with tqdm(total=total, initial=done, desc="cycles", unit="cycle",
-              disable=not progress) as bar:
+    log.info("%s: %d strategies x %d seeds x %d cycles (%d to %d of %d "
+             "labeled), %d of %d cycles done; results in %s", config.dataset,
+             len(config.strategies), len(config.seeds), len(sizes), sizes[0],
+             sizes[-1], n_train, done, total, out)
+    started = time.perf_counter()
+    with progress_bar(total=total, initial=done, desc="cycles", unit="cycle",
+                      progress=progress) as bar:
         for seed in config.seeds:
             initial = np.random.RandomState(derive_seed(seed, "initial")) \
                 .permutation(n_train)[:sizes[0]].tolist()
+            stop_set = stop_set_indices(
+                n_train, config.stop_set, derive_seed(seed, "stop")) \
+                if config.stop_set else None
             for name in config.strategies:
                 run = start_run(state, name, seed, initial)
                 while len(run["rows"]) < len(sizes):
@@ -394,21 +440,21 @@ def run_experiment(config, out_dir, *, progress=True, dataset=None,
                     bar.set_description(f"{name} seed {seed}")
                     row, selected = _run_cycle(
                         config, dataset, template, name, seed, cycle,
-                        run["labeled"], sizes, progress, query)
+                        run["labeled"], sizes, progress, stop_set, query)
+                    _record_stop_agreement(run, row)
                     row["fraction"] = fractions[cycle]
                     run["rows"].append(row)
                     run["labeled"] = run["labeled"] + selected
                     save_checkpoint(out, state, config)
                     bar.update()
-                    if progress:
-                        tqdm.write(
-                            f"{name:<16} seed {seed} cycle {cycle}/"
-                            f"{len(sizes) - 1}: {row['n_labeled']:>6} "
-                            f"labeled ({row['fraction']:.1%})  accuracy "
-                            f"{row['accuracy']:.4f}  train "
-                            f"{row['train_seconds']:.1f}s  query "
-                            f"{row['query_seconds']:.1f}s "
-                            f"(+{row['n_selected']})")
+                    log.info(
+                        "[%d/%d] %-16s seed %d cycle %d/%d: %6d labeled "
+                        "(%.1f%%)  accuracy %.4f  train %.1fs  query %.1fs "
+                        "(+%d)", bar.n, total, name, seed, cycle,
+                        len(sizes) - 1, row["n_labeled"],
+                        100 * row["fraction"], row["accuracy"],
+                        row["train_seconds"], row["query_seconds"],
+                        row["n_selected"])
                     if callback is not None:
                         callback(dict(row))
     if config.full_data and not state.get("full_data"):
@@ -419,9 +465,12 @@ def run_experiment(config, out_dir, *, progress=True, dataset=None,
         state["full_data"] = {"seed": seed, "accuracy": accuracy,
                               "train_seconds": seconds}
         save_checkpoint(out, state, config)
-        if progress:
-            tqdm.write(f"full training set ({n_train}): accuracy "
-                       f"{accuracy:.4f}  train {seconds:.1f}s")
+        log.info("full training set (%d): accuracy %.4f  train %.1fs",
+                 n_train, accuracy, seconds)
     results = result_rows(state, config)
+    start = time.perf_counter()
     write_report(out, results)
+    log.info("%d cycles run in %.1fs; report written in %.1fs: %s",
+             total - done, start - started, time.perf_counter() - start,
+             out / "summary.md")
     return results

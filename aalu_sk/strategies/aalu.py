@@ -6,8 +6,8 @@ import time
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from tqdm.auto import tqdm
 
+from .._logging import progress_bar
 from .._runtime import resolve_device, seed_from, seeded
 from ..features import task_outputs
 from ..modules import Assistant, FeatureVAE
@@ -154,7 +154,8 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         Seeds initialisation, batches, latent noise, the diversity step and
         tie-breaking. The global numpy and torch RNGs are left untouched.
     verbose : int, default=0
-        1 shows a progress bar over epochs.
+        1 shows a progress bar over epochs when standard error is a
+        terminal.
 
     Attributes
     ----------
@@ -352,7 +353,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         self.fit_selector(
             features_labeled, proba_labeled, loss_labeled,
             features_pool if sample is None else features_pool[sample],
-            None if proba_pool is None or sample is None
+            proba_pool if proba_pool is None or sample is None
             else proba_pool[sample], rng)
         start = time.perf_counter()
         scores = self.score(features_pool, proba_pool)
@@ -454,8 +455,10 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
                     p = torch.as_tensor(np.asarray(
                         proba[s:s + batch_size], dtype=np.float32),
                         device=device) if self.use_prediction else None
+                    # float64: a float32 sigmoid ties confident scores at 1
                     scores[s:s + batch_size] = torch.sigmoid(
-                        assistant(self._assistant_input(mu, p))).cpu().numpy()
+                        assistant(self._assistant_input(mu, p)).double()
+                    ).cpu().numpy()
         finally:  # the fitted networks live on the CPU between calls
             self.vae_, self.assistant_ = vae.cpu(), assistant.cpu()
         return scores
@@ -542,10 +545,10 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         history = []
         vae.train()
         assistant.train()
-        for n_steps in tqdm(epoch_plan(n_l, n_u, self.batch_size, self.epochs,
-                                       max_steps),
-                            desc="AALU selector", disable=not self.verbose,
-                            leave=False):
+        for n_steps in progress_bar(
+                epoch_plan(n_l, n_u, self.batch_size, self.epochs, max_steps),
+                desc="AALU selector", leave=False,
+                progress=None if self.verbose else False):
             idx_l = epoch_batches(n_l, n_steps, b_l, device)
             idx_u = epoch_batches(n_u, n_steps, b_u, device)
             sums = torch.zeros(2, device=device)

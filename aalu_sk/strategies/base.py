@@ -17,6 +17,7 @@ query never trains twice and an error surfaces once.
 
 import functools
 import importlib.metadata
+import logging
 import re
 import sys
 import time
@@ -29,6 +30,8 @@ from ..validation import check_labels, check_n_instances, check_samples
 from .selection import DIVERSITY, diverse_top_k, top_k
 
 __all__ = ["BaseQueryStrategy", "modal_expects_scores"]
+
+log = logging.getLogger("aalu_sk.strategies")
 
 
 @functools.lru_cache(maxsize=None)
@@ -65,7 +68,10 @@ class BaseQueryStrategy(BaseEstimator):
     Subclasses implement ``_select(X_labeled, y_labeled, X_pool, estimator,
     n_instances, rng)`` returning ``(indices, scores)``, where ``scores``
     has one value per pool sample. They set ``needs_labeled`` and
-    ``needs_estimator`` to say what they read.
+    ``needs_estimator`` to say what they read, and ``lower_scores_first``
+    when they query the lowest scores rather than the highest (adapters
+    such as :mod:`aalu_sk.skactiveml` read it to turn scores into
+    utilities, larger = more worth labeling).
 
     Attributes
     ----------
@@ -78,6 +84,7 @@ class BaseQueryStrategy(BaseEstimator):
 
     needs_labeled = True
     needs_estimator = True
+    lower_scores_first = False
 
     def query(self, X_labeled, y_labeled, X_pool, estimator=None,
               n_instances=1):
@@ -127,6 +134,9 @@ class BaseQueryStrategy(BaseEstimator):
         indices = np.asarray(indices, dtype=np.int64)
         self.scores_ = np.asarray(scores)
         self.query_time_ = time.perf_counter() - start
+        log.debug("%s: picked %d of %d pool samples (%d labeled) in %.2fs",
+                  type(self).__name__, indices.size, X_pool.shape[0],
+                  X_labeled.shape[0], self.query_time_)
         return indices
 
     def reads_training_losses(self):

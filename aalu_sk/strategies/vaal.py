@@ -5,8 +5,8 @@ import time
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from .._logging import progress_bar
 from .._runtime import resolve_device, seed_from, seeded
 from ..modules import Assistant, ConvVAE
 from ..validation import (check_images, check_nonnegative_numbers,
@@ -57,6 +57,8 @@ class VAALSampler(BaseQueryStrategy):
     device : str, default="auto"
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
+        1 shows a progress bar over epochs when standard error is a
+        terminal.
 
     Attributes
     ----------
@@ -88,6 +90,7 @@ class VAALSampler(BaseQueryStrategy):
     """
 
     needs_estimator = False
+    lower_scores_first = True
 
     def __init__(self, latent_dim=32, channels=(128, 256, 512, 1024),
                  hidden_dim=512, adversary_weight=1.0, vae_steps=2,
@@ -220,8 +223,9 @@ class VAALSampler(BaseQueryStrategy):
             with torch.no_grad():
                 for s in range(0, X.shape[0], batch_size):
                     mu = vae.encode(to_tensor(X[s:s + batch_size], device))[0]
+                    # float64: a float32 sigmoid ties confident outputs at 1
                     scores[s:s + batch_size] = torch.sigmoid(
-                        disc(mu)).cpu().numpy()
+                        disc(mu).double()).cpu().numpy()
                     latent[s:s + batch_size] = mu.cpu().numpy()
         finally:
             self.vae_, self.discriminator_ = vae.cpu(), disc.cpu()
@@ -236,10 +240,11 @@ class VAALSampler(BaseQueryStrategy):
         opt_d = torch.optim.Adam(disc.parameters(), lr=self.lr)
         b_l, b_u = min(self.batch_size, n_l), min(self.batch_size, n_u)
         history = []
-        for n_steps in tqdm(epoch_plan(n_l, n_u, self.batch_size, self.epochs,
-                                       self.max_steps),
-                            desc="VAAL selector", disable=not self.verbose,
-                            leave=False):
+        for n_steps in progress_bar(
+                epoch_plan(n_l, n_u, self.batch_size, self.epochs,
+                           self.max_steps),
+                desc="VAAL selector", leave=False,
+                progress=None if self.verbose else False):
             idx_l = epoch_batches(n_l, n_steps, b_l, "cpu").numpy()
             idx_u = epoch_batches(n_u, n_steps, b_u, "cpu").numpy()
             sums = torch.zeros(2, device=device)

@@ -37,9 +37,11 @@ __all__ = ["ExampleOrder", "markdown_to_rst", "benchmark_results_rst",
 GALLERY_ORDER = (
     "plot_quickstart.py",
     "plot_compare_strategies.py",
+    "plot_batch_diversity.py",
     "plot_ablation.py",
     "plot_custom_module.py",
     "plot_sklearn_classifier.py",
+    "plot_skactiveml.py",
     "plot_image_folder.py",
 )
 

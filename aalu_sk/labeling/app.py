@@ -1,0 +1,282 @@
+"""The labeling web app: a FastAPI app over a :class:`LabelingProject`.
+
+Every route needs the store's token: ``?token=...``, an
+``Authorization: Bearer ...`` header, or the ``aalu_sk_token`` cookie that
+opening the token URL sets (HttpOnly, SameSite=Strict). Without it the
+answer is 401. Requests are JSON in, JSON out; errors are
+``{"error": "what to fix"}``. Bodies over 64 KiB are refused (413).
+Images are served by id only: the id is looked up in the store's index,
+so no part of a request ever becomes a file-system path.
+
+Routes
+------
+``GET /api/batch``
+    ``{"cycle": int, "items": [{"id", "image", "prediction"}]}``: the
+    unanswered items of the current batch.
+``POST /api/labels`` ``{"id": str, "label": str or null}``
+    200 once stored (``null`` undoes); 400 naming an unknown id or class.
+``POST /api/skip`` ``{"id": str}``
+    Leave the item out (an undo re-opens it).
+``POST /api/classes`` ``{"name": str}``
+    Add a class.
+``GET /api/status``
+    Counts, classes, progress of the background cycle, learning curve,
+    stopping signal, unreadable files.
+``GET /api/history?id=...``
+    Every label event of an item.
+``POST /api/retrain``
+    Start the next cycle now if the batch is answered (e.g. after an
+    error).
+``GET /api/export?format=csv|labelstudio``
+    The labels as ``path,label`` CSV or Label Studio JSON tasks.
+``GET /api/image/{id}``
+    The image file of an indexed item.
+"""
+
+import hmac
+import json
+import mimetypes
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.responses import (FileResponse, HTMLResponse, JSONResponse,
+                               RedirectResponse, Response)
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+__all__ = ["create_app", "MAX_BODY_BYTES", "COOKIE"]
+
+#: Largest request body accepted, in bytes.
+MAX_BODY_BYTES = 64 * 1024
+#: Name of the cookie holding the token.
+COOKIE = "aalu_sk_token"
+_STATIC = {"app.js": "text/javascript; charset=utf-8",
+           "app.css": "text/css; charset=utf-8"}
+_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg",
+                ".jpeg": "image/jpeg", ".bmp": "image/bmp",
+                ".webp": "image/webp"}
+
+
+def _error(status, message):
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _static_files():
+    folder = resources.files("aalu_sk.labeling") / "static"
+    files = {name: (folder / name).read_bytes() for name in _STATIC}
+    files["index.html"] = (folder / "index.html").read_bytes()
+    return files
+
+
+class _BodyLimit:
+    """ASGI middleware: 413 for bodies over ``limit`` bytes."""
+
+    def __init__(self, app, limit):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or
+                                   int(length) > self.limit):
+            return await _error(413, f"the request body is over "
+                                     f"{self.limit} bytes")(scope, receive,
+                                                            send)
+        chunks, size, more = [], 0, True
+        while more:  # read (at most limit + 1 bytes), then replay
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.limit:
+                return await _error(413, f"the request body is over "
+                                         f"{self.limit} bytes")(scope,
+                                                                receive, send)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body,
+                        "more_body": False}
+            return await receive()
+        return await self.app(scope, replay, send)
+
+
+def create_app(project, max_body=MAX_BODY_BYTES):
+    """The FastAPI app serving ``project``.
+
+    Parameters
+    ----------
+    project : LabelingProject
+    max_body : int, default=MAX_BODY_BYTES
+
+    Returns
+    -------
+    app : fastapi.FastAPI
+    """
+    token = project.store.token
+    static = _static_files()
+    app = FastAPI(title="aalu-sk label", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+
+    def _token_of(request):
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            return auth[7:].strip()
+        return request.query_params.get("token") or \
+            request.cookies.get(COOKIE)
+
+    @app.middleware("http")
+    async def require_token(request, call_next):
+        given = _token_of(request) or ""
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return _error(401, "missing or wrong token: open the URL that "
+                               "`aalu-sk label` printed (it ends in "
+                               "?token=...), or send 'Authorization: "
+                               "Bearer <token>'")
+        response = await call_next(request)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request, exc):
+        message = {404: "no such page or image", 405: "method not allowed"} \
+            .get(exc.status_code, str(exc.detail))
+        return _error(exc.status_code, message)
+
+    async def _json(request, *fields):
+        if request.headers.get("content-type", "").split(";")[0].strip() \
+                != "application/json":
+            raise _BadRequest(415, "send the body as JSON with "
+                                   "'Content-Type: application/json'")
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            raise _BadRequest(400, "the body is not valid JSON") from None
+        if not isinstance(body, dict) or any(f not in body for f in fields):
+            raise _BadRequest(400, f"the body must be a JSON object with "
+                                   f"{', '.join(map(repr, fields))}")
+        return body
+
+    @app.exception_handler(ValueError)
+    async def value_error(request, exc):
+        return _error(400, str(exc))
+
+    @app.get("/")
+    async def page(request: Request):
+        if request.query_params.get("token"):
+            response = RedirectResponse("/", status_code=303)
+            response.set_cookie(COOKIE, token, httponly=True,
+                                samesite="strict")
+            return response
+        html = static["index.html"]
+        return HTMLResponse(html, headers={
+            "Content-Security-Policy": "default-src 'self'; img-src 'self'; "
+                                       "style-src 'self'; script-src 'self'; "
+                                       "connect-src 'self'"})
+
+    @app.get("/static/{name}")
+    async def asset(name: str):
+        if name not in _STATIC:
+            raise HTTPException(404)
+        return Response(static[name], media_type=_STATIC[name])
+
+    @app.get("/api/batch")
+    async def batch():
+        items = await run_in_threadpool(project.current_batch)
+        if items:
+            cycle = items[0]["cycle"]
+        else:
+            cycles = await run_in_threadpool(project.store.cycles)
+            cycle = cycles[-1]["cycle"] if cycles else None
+        return {"cycle": cycle,
+                "items": [{"id": i["id"], "image": f"/api/image/{i['id']}",
+                           "prediction": i["prediction"]} for i in items]}
+
+    @app.get("/api/status")
+    async def status():
+        return await run_in_threadpool(project.status)
+
+    @app.get("/api/image/{item}")
+    async def image(item: str):
+        path = await run_in_threadpool(project.store.item_path, item)
+        if path is None:
+            raise HTTPException(404)
+        suffix = "." + path.rsplit(".", 1)[-1].lower()
+        return FileResponse(project.image_dir / path,
+                            media_type=_IMAGE_TYPES.get(
+                                suffix, mimetypes.guess_type(path)[0]))
+
+    def _who(request, body):
+        who = body.get("who")
+        if isinstance(who, str) and who.strip():
+            return who.strip()[:100]
+        return f"web {request.client.host}" if request.client else "web"
+
+    @app.post("/api/labels")
+    async def post_label(request: Request):
+        body = await _json(request, "id", "label")
+        item, label = body["id"], body["label"]
+        who = _who(request, body)
+        if label is None:
+            seq = await run_in_threadpool(project.undo, item, who, "web")
+        else:
+            if not isinstance(label, str):
+                raise ValueError(f"label must be a class name (text) or "
+                                 f"null; got {label!r}")
+            seq = await run_in_threadpool(project.label, item, label, who,
+                                          "web")
+        started = await run_in_threadpool(project.request_batch)
+        return {"ok": True, "seq": seq, "next_batch_started": started}
+
+    @app.post("/api/skip")
+    async def post_skip(request: Request):
+        body = await _json(request, "id")
+        seq = await run_in_threadpool(project.skip, body["id"],
+                                      _who(request, body), "web")
+        started = await run_in_threadpool(project.request_batch)
+        return {"ok": True, "seq": seq, "next_batch_started": started}
+
+    @app.post("/api/classes")
+    async def post_class(request: Request):
+        body = await _json(request, "name")
+        classes = await run_in_threadpool(project.add_class, body["name"])
+        return {"classes": classes}
+
+    @app.post("/api/retrain")
+    async def post_retrain():
+        return {"started": await run_in_threadpool(project.request_batch)}
+
+    @app.get("/api/history")
+    async def history(id: str):
+        return {"id": id,
+                "events": await run_in_threadpool(project.history, id)}
+
+    @app.get("/api/export")
+    async def export(format: str = "csv"):
+        text = await run_in_threadpool(project.export, None, format)
+        kind, name = ("text/csv", "labels.csv") if format == "csv" else \
+            ("application/json", "labels_labelstudio.json")
+        return Response(text, media_type=f"{kind}; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{name}"'})
+
+    @app.exception_handler(_BadRequest)
+    async def bad_request(request, exc):
+        return _error(exc.status, exc.message)
+
+    return _BodyLimit(app, max_body)
+
+
+class _BadRequest(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status, self.message = status, message

@@ -1,0 +1,286 @@
+// The page of `aalu-sk label`: the current batch as a grid, labeled with
+// the keyboard; everything goes through the app's JSON API. All text from
+// the server is set with textContent (never parsed as HTML).
+"use strict";
+
+const LETTERS = "abcdefghijklmnopqrstuvwxyz";
+const state = { tiles: [], focus: 0, classes: [], undo: [], cycle: null,
+                waiting: false, status: null };
+const $ = (id) => document.getElementById(id);
+
+function keyOf(k) {            // the key for class number k (0-based)
+  if (k < 9) return String(k + 1);
+  if (k === 9) return "0";
+  return LETTERS[k - 10] || null;
+}
+
+async function api(path, body) {
+  const init = body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body) };
+  const response = await fetch(path, init);
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error || response.statusText);
+  return data;
+}
+
+function say(text) { $("message").textContent = text || ""; }
+
+function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// -- the grid -----------------------------------------------------------------
+function renderTile(tile) {
+  const fig = tile.node;
+  fig.classList.toggle("done", tile.answer !== null && !tile.pending);
+  fig.classList.toggle("pending", Boolean(tile.pending));
+  fig.classList.toggle("skipped", tile.answer === "skip");
+  fig.classList.toggle("focus", state.tiles[state.focus] === tile);
+  tile.answerNode.textContent = tile.answer === null ? ""
+    : tile.answer === "skip" ? "skipped" : "label: " + tile.answer;
+}
+
+function showBatch(batch) {
+  state.cycle = batch.cycle;
+  state.tiles = batch.items.map((item) => {
+    const fig = el("figure", "tile");
+    fig.dataset.id = item.id;
+    const img = el("img");
+    img.src = item.image;
+    img.alt = "image " + item.id;
+    const cap = el("figcaption");
+    cap.append(el("div", "guess", item.prediction === null ? "guess: none yet"
+      : "guess: " + item.prediction));
+    const answer = el("div", "answer");
+    cap.append(answer);
+    fig.append(img, cap);
+    const tile = { id: item.id, node: fig, answerNode: answer, answer: null };
+    fig.addEventListener("click", () => focusTile(state.tiles.indexOf(tile)));
+    return tile;
+  });
+  $("grid").replaceChildren(...state.tiles.map((t) => t.node));
+  state.focus = 0;
+  state.waiting = false;
+  $("waiting").hidden = true;
+  state.tiles.forEach(renderTile);
+}
+
+function focusTile(k) {
+  if (!state.tiles.length) return;
+  state.focus = Math.max(0, Math.min(state.tiles.length - 1, k));
+  state.tiles.forEach(renderTile);
+  state.tiles[state.focus].node.scrollIntoView({ block: "nearest" });
+}
+
+function nextOpen() {
+  const n = state.tiles.length;
+  for (let step = 1; step <= n; step++) {
+    const k = (state.focus + step) % n;
+    if (state.tiles[k].answer === null) return k;
+  }
+  return -1;
+}
+
+function columns() {
+  const tiles = state.tiles.map((t) => t.node.offsetTop);
+  return Math.max(1, tiles.filter((top) => top === tiles[0]).length);
+}
+
+async function answer(kind, value) {
+  // Optimistic: the tile shows the answer and the focus moves on at once
+  // (fast typing works); "done" once the server has stored it.
+  const tile = state.tiles[state.focus];
+  if (!tile || tile.pending) return;
+  const before = tile.answer;
+  tile.answer = kind === "skip" ? "skip" : value;
+  tile.pending = true;
+  const k = nextOpen();
+  if (k >= 0) focusTile(k); else state.tiles.forEach(renderTile);
+  try {
+    if (kind === "skip") await api("/api/skip", { id: tile.id });
+    else await api("/api/labels", { id: tile.id, label: value });
+  } catch (err) {
+    tile.answer = before;
+    tile.pending = false;
+    focusTile(state.tiles.indexOf(tile));
+    say(err.message);
+    return;
+  }
+  tile.pending = false;
+  say("");
+  state.undo.push(tile.id);
+  renderTile(tile);
+  if (state.tiles.every((t) => t.answer !== null && !t.pending)) waitForBatch();
+  refreshStatus().catch((e) => say(e.message));
+}
+
+async function undo() {
+  const id = state.undo.pop();
+  if (id === undefined) { say("nothing to undo"); return; }
+  try { await api("/api/labels", { id: id, label: null }); }
+  catch (err) { say(err.message); return; }
+  const k = state.tiles.findIndex((t) => t.id === id);
+  if (k >= 0) { state.tiles[k].answer = null; state.waiting = false; $("waiting").hidden = true; focusTile(k); }
+  else await loadBatch();          // from an earlier batch: it comes back
+  say("undone");
+  refreshStatus();
+}
+
+// -- batches and status -----------------------------------------------------------
+async function loadBatch() {
+  const batch = await api("/api/batch");
+  if (batch.items.length) { showBatch(batch); return true; }
+  return false;
+}
+
+function waitForBatch() {
+  if (state.waiting) return;
+  state.waiting = true;
+  $("waiting").hidden = false;
+  $("waiting").textContent = "Batch done. The model is retraining and choosing the next batch; it appears here by itself.";
+  const poll = async () => {
+    try {
+      const status = await refreshStatus();
+      if (await loadBatch()) return;
+      if (status && status.n_pool === 0 && !status.progress.running) {
+        $("waiting").textContent = "Every image is answered. Export your labels on the right.";
+        return;
+      }
+      if (status && status.progress.error && !status.progress.running) {
+        $("waiting").textContent = "The last cycle failed: " + status.progress.error;
+        return;
+      }
+    } catch (err) { say(err.message); }
+    setTimeout(poll, 700);
+  };
+  poll();
+}
+
+function renderClasses(status) {
+  state.classes = status.classes;
+  const list = $("classes");
+  list.replaceChildren(...status.classes.map((name, k) => {
+    const li = el("li");
+    const key = keyOf(k);
+    const button = el("button", null, key === null ? "·" : key);
+    button.type = "button";
+    button.title = "label the selected image as " + name;
+    button.addEventListener("click", () => answer("label", name));
+    li.append(button, el("span", "name", name),
+      el("span", "count", String(status.class_counts[name] || 0)));
+    return li;
+  }));
+}
+
+function renderProgress(status) {
+  const p = status.progress;
+  const node = $("progress");
+  node.classList.toggle("busy", p.running);
+  const queued = status.n_queued ? ` · next batch ready (${status.n_queued})` : "";
+  if (!p.running) { node.textContent = p.error ? "last cycle failed" : queued.slice(3); return; }
+  node.textContent = p.stage === "training the model" && p.epochs
+    ? `training the model: epoch ${p.epoch}/${p.epochs}` : p.stage;
+  node.textContent += queued;
+}
+
+function svg(tag, attrs) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  return node;
+}
+
+function renderCurve(curve) {
+  const box = $("curve");
+  const W = 300, H = 160, L = 34, B = 22, T = 8, R = 8;
+  const nodes = [svg("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#888" }),
+    svg("line", { x1: L, y1: T, x2: L, y2: H - B, stroke: "#888" })];
+  for (const v of [0, 0.5, 1]) {
+    const t = svg("text", { x: 4, y: H - B - v * (H - B - T) + 4, "font-size": 10 });
+    t.textContent = v.toFixed(1);
+    nodes.push(t);
+  }
+  const xs = curve.map((c) => c.n_labeled);
+  const lo = Math.min(...xs, 0), hi = Math.max(...xs, 1);
+  const x = (n) => L + (n - lo) / Math.max(1, hi - lo) * (W - L - R);
+  const y = (v) => H - B - Math.max(-0.05, v) * (H - B - T);
+  for (const [key, color] of [["batch_accuracy", "#1d3557"], ["agreement", "#e63946"]]) {
+    const pts = curve.filter((c) => c[key] !== null).map((c) => `${x(c.n_labeled)},${y(c[key])}`);
+    if (pts.length) nodes.push(svg("polyline", { points: pts.join(" "), fill: "none", stroke: color, "stroke-width": 2 }));
+    for (const p of pts) { const [cx, cy] = p.split(","); nodes.push(svg("circle", { cx, cy, r: 2.5, fill: color })); }
+  }
+  const label = svg("text", { x: W / 2 - 30, y: H - 4, "font-size": 10 });
+  label.textContent = curve.length ? `labels used (${lo}-${hi})` : "no model yet";
+  nodes.push(label);
+  box.replaceChildren(...nodes);
+}
+
+function renderStopping(s) {
+  const node = $("stopping");
+  const last = s.agreements.filter((a) => a !== null);
+  node.classList.toggle("stop", s.should_stop);
+  if (!last.length) { node.textContent = "Needs two models to compare; keep labeling."; return; }
+  const kappa = last[last.length - 1].toFixed(3);
+  node.textContent = s.should_stop
+    ? `You can stop: the last ${s.window} retrains changed almost no prediction on ${s.stop_set_size} held-aside images (kappa ≥ ${s.threshold}; latest ${kappa}).`
+    : `Keep labeling: the latest two models agree at kappa ${kappa} on ${s.stop_set_size} held-aside images; the signal says stop after ${s.window} retrains in a row at ≥ ${s.threshold}.`;
+}
+
+async function refreshStatus() {
+  const status = await api("/api/status");
+  state.status = status;
+  $("summary").textContent = `${status.n_labeled} labeled · ${status.n_pool} never shown · ${status.n_items} images` +
+    (status.cycle === null ? "" : ` · cycle ${status.cycle}`);
+  renderClasses(status);
+  renderProgress(status);
+  renderCurve(status.curve);
+  renderStopping(status.stopping);
+  const bad = status.unreadable;
+  $("unreadable-box").hidden = !status.n_unreadable;
+  $("unreadable").replaceChildren(...bad.map((b) => el("li", null, `${b.path}: ${b.error}`)));
+  return status;
+}
+
+// -- input ------------------------------------------------------------------------
+function onKey(event) {
+  if (event.target.tagName === "INPUT" || event.altKey || event.metaKey) return;
+  const key = event.key;
+  if ((event.ctrlKey && key.toLowerCase() === "z") || key === "Backspace") { event.preventDefault(); undo(); return; }
+  if (event.ctrlKey) return;
+  if (key === " ") { event.preventDefault(); answer("skip"); return; }
+  const moves = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns(), ArrowDown: columns() };
+  if (key in moves) { event.preventDefault(); focusTile(state.focus + moves[key]); return; }
+  let k = -1;
+  if (/^[1-9]$/.test(key)) k = Number(key) - 1;
+  else if (key === "0") k = 9;
+  else if (key.length === 1 && LETTERS.includes(key.toLowerCase())) k = 10 + LETTERS.indexOf(key.toLowerCase());
+  if (k < 0) return;
+  event.preventDefault();
+  if (k >= state.classes.length) { say(`no class on key ${key}`); return; }
+  answer("label", state.classes[k]);
+}
+
+async function addClass(event) {
+  event.preventDefault();
+  const input = $("new-class");
+  try { await api("/api/classes", { name: input.value }); input.value = ""; say(""); }
+  catch (err) { say(err.message); }
+  refreshStatus();
+}
+
+async function start() {
+  document.addEventListener("keydown", onKey);
+  $("undo").addEventListener("click", undo);
+  $("skip").addEventListener("click", () => answer("skip"));
+  $("add-class").addEventListener("submit", addClass);
+  try {
+    await refreshStatus();
+    if (!(await loadBatch())) waitForBatch();
+  } catch (err) { say(err.message); }
+  setInterval(() => { if (!state.waiting) refreshStatus().catch((e) => say(e.message)); }, 4000);
+}
+
+start();
