@@ -48,6 +48,8 @@ bench: $(STAMP)
 		--sizes 1000 5000 20000 50000 --selector-epochs 1 --epochs 20 \
 		--vaal-channels 32,64 --out benchmarks/results/query_speed_to_50k.md
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_large_pool.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_scaling.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_scaling.py --ray
 	$(BIN)/python benchmarks/bench_label_efficiency.py --vaal-channels 32,64 \
 		--epochs 20 --selector-epochs 10
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_stopping.py

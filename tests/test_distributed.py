@@ -59,6 +59,30 @@ def test_shards_cover_the_pool_in_order():
         assert [o for o, _ in ranges] == list(np.cumsum([0] + sizes[:-1]))
 
 
+def test_a_shard_rebuilds_its_greedy_state_by_replaying_the_picks(split):
+    from aalu_sk.distributed.shards import PoolShard
+
+    rng = np.random.RandomState(0)
+    block = {"id": np.arange(50), "features": rng.rand(50, 4)
+             .astype(np.float32), "proba": rng.dirichlet(np.ones(3), 50)}
+    for kind, start in (("kcenter", (block["features"][:3], 16)),
+                        ("kmeanspp", (16,))):
+        shard = PoolShard([(block, 10, 50)], offset=10)
+        shard.greedy_start(kind, start)
+        steps = []
+        for step, position in enumerate((12, 40, 33)):
+            center = shard.kmeanspp_center(position) if kind == "kmeanspp" \
+                else block["features"][position]
+            shard.greedy_step(step, center, position)
+            steps.append((center, position))
+        restarted = PoolShard([(block, 10, 50)], offset=10)
+        assert restarted.greedy_step(3, steps[0][0], 20) is None  # no state
+        restarted.greedy_replay(kind, start, steps)
+        np.testing.assert_array_equal(np.asarray(restarted._greedy["dist"]),
+                                      np.asarray(shard._greedy["dist"]))
+        assert shard.greedy_step(1, steps[0][0], 20) is None  # wrong step
+
+
 # -- on Ray -------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def data(split):
@@ -123,6 +147,19 @@ def test_distributed_ids_equal_local_ids_without_labeled_samples(
     ids = query(make_strategy(name, random_state=3), net, X_l[:0], y_l[:0],
                 sharded, 30)
     np.testing.assert_array_equal(ids, expected)
+
+
+def test_a_restarted_shard_actor_gives_the_same_answer(sharded, data):
+    X_l, y_l, X_pool, net = data
+    expected = _ids(X_pool)[make_strategy("coreset", random_state=4).query(
+        X_l, y_l, X_pool, net, 6)]
+    before = ray.get(sharded.shards[1].info.remote())
+    ray.kill(sharded.shards[1], no_restart=False)  # Ray restarts it
+    ids = query(make_strategy("coreset", random_state=4), net, X_l, y_l,
+                sharded, 6)
+    np.testing.assert_array_equal(ids, expected)
+    after = ray.get(sharded.shards[1].info.remote())
+    assert after["n_rows"] == before["n_rows"] == 120
 
 
 def test_selector_trained_in_a_ray_task_gives_the_same_ids(sharded, data):

@@ -114,3 +114,20 @@ def test_importing_the_package_and_the_cli_does_not_load_ray():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_run_with_ray_scoring_gives_the_local_results(ray_cluster, tmp_path):
+    import json
+
+    tiny = ["--dataset", "digits", "--seeds", "0", "--initial", "60",
+            "--step", "30", "--final", "120", "--model", "small_cnn",
+            "--epochs", "1", "--batch-size", "64", "--strategies",
+            "entropy+div,coreset", "--device", "cpu", "--quiet"]
+    assert cli.main(["run", *tiny, "--out", str(tmp_path / "local")]) == 0
+    assert cli.main(["run", *tiny, "--out", str(tmp_path / "ray"),
+                     "--ray-address", "local"]) == 0
+    runs = [json.loads((tmp_path / d / "checkpoint.json").read_text())
+            ["runs"] for d in ("local", "ray")]
+    labeled = [{k: v["labeled"] for k, v in r.items()} for r in runs]
+    assert labeled[0] == labeled[1]
+    assert all(len(v) == 120 for v in labeled[0].values())

@@ -15,7 +15,7 @@ import uuid
 import numpy as np
 
 from ..features import task_outputs
-from ..validation import check_images
+from ..validation import check_images, check_samples
 from ._ray import (cluster_cpus, dumps_for_workers, import_ray,
                    ordered_execution)
 from .shards import PoolShard
@@ -55,12 +55,12 @@ class TaskModelPass:
 
     def __call__(self, batch):
         out = {"id": batch["id"]}
-        images = check_images(batch["image"], "pool images")
+        images = check_samples(batch["image"], "pool images")
         if {"features", "proba"} & set(self.outputs):
             result = task_outputs(self.estimator, images)
             out["features"], out["proba"] = result.features, result.proba
         if "image" in self.outputs:
-            out["image"] = images
+            out["image"] = check_images(images, "pool images")
         return out
 
 
@@ -294,7 +294,7 @@ def shard_pool(pool, estimator, outputs, *, num_workers=None, batch_size=None,
     shards, shard_counts = [], []
     for offset, pieces in _assign(counts, workers):
         shards.append(actor.remote([(refs[b], lo, hi) for b, lo, hi in pieces],
-                                   offset))
+                                   offset, 1))
         shard_counts.append(sum(hi - lo for _, lo, hi in pieces))
     ray.get([s.info.remote() for s in shards])
     return ShardedPool(ray, shards, shard_counts, refs,

@@ -44,12 +44,15 @@ class PoolShard:
         arrays with one row per sample (or a Ray object reference to one).
     offset : int
         Global position of the first row.
-    threads : int, default=1
-        Torch threads of this process (a shard reserves no CPU of Ray's).
+    threads : int or None, default=None
+        Torch threads of this process (the shard actors of
+        :func:`~aalu_sk.distributed.shard_pool` use 1: they reserve no CPU
+        of Ray's); None leaves them as they are.
     """
 
-    def __init__(self, pieces, offset, threads=1):
-        torch.set_num_threads(threads)
+    def __init__(self, pieces, offset, threads=None):
+        if threads is not None:
+            torch.set_num_threads(threads)
         blocks = [block for block, _, _ in pieces]
         if blocks and not isinstance(blocks[0], dict):
             import ray
