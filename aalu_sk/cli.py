@@ -361,6 +361,7 @@ def _add_label_arguments(commands):
                             f"{LABEL_DEMO_DIR / 'digits'} (once) and label "
                             f"them with classes 0-9; the store is "
                             f"{LABEL_DEMO_DIR / 'labels.sqlite'}")
+    _add_output_options(label)
     label.set_defaults(func=_label)
 
 

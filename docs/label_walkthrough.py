@@ -124,7 +124,10 @@ def _wait(predicate, timeout, what, driver=None):
     if driver is not None:  # what the page said, for the failure message
         shown = driver.execute_script(
             "return [document.getElementById('message').textContent, "
-            "document.getElementById('progress').textContent]")
+            "document.getElementById('progress').textContent, "
+            "document.activeElement.tagName + '#' + document.activeElement.id,"
+            " JSON.stringify(state.tiles.map(t => [t.id, t.answer, t.pending])),"
+            " state.focus, state.waiting]")
     raise TimeoutError(f"waited {timeout}s for {what}; page: {shown}")
 
 

@@ -214,9 +214,10 @@ def test_recorded_losses_rank_known_hard_samples_first(digits):
     assert sorted(np.argsort(-final)[:2].tolist()) != hard
 
 
-def test_default_preset_ranks_recorded_losses(digits):
-    """With the default preset, the assistant ranks by the recorded losses:
-    the pool's copies of the mislabeled samples come first."""
+def test_training_loss_source_ranks_recorded_losses(digits):
+    """With loss_source="training", the assistant ranks by the recorded
+    losses: the pool's copies of the mislabeled samples come first; the
+    presets keep the final losses."""
     from aalu_sk import ImageClassifier
 
     X, y, hard = mislabeled_digits(digits)
@@ -226,15 +227,16 @@ def test_default_preset_ranks_recorded_losses(digits):
     pool = X[:40] + 0.01  # near-copies of the first 40 labeled images
     kw = dict(adversarial=False, use_prediction=False, epochs=300,
               random_state=0)
-    trained = AdversarialUncertaintySampler(**kw)
+    trained = AdversarialUncertaintySampler(loss_source="training", **kw)
     trained.query(X, y, pool, net, 2)
     assert trained.config_["loss_source"] == "training"
     ranks = spearmanr(trained.scores_, net.training_losses_[:40]).correlation
     assert ranks > 0.5
     assert sorted(np.argsort(-trained.scores_)[:2].tolist()) == hard
-    paper = AdversarialUncertaintySampler(preset="paper", **kw)
-    paper.query(X, y, pool, net, 2)
-    assert paper.config_["loss_source"] == "final"
+    for preset in ("paper", "default"):
+        final = AdversarialUncertaintySampler(preset=preset, **kw)
+        final.query(X, y, pool, net, 2)
+        assert final.config_["loss_source"] == "final"
 
 
 def test_recorded_losses_are_only_read_for_their_own_labeled_set(digits):
@@ -250,7 +252,9 @@ def test_recorded_losses_are_only_read_for_their_own_labeled_set(digits):
     with pytest.raises(ValueError, match="exactly this labeled set"):
         AdversarialUncertaintySampler(epochs=1, loss_source="training") \
             .query(other_X, other_y, X[:10], net, 2)
-    assert AdversarialUncertaintySampler().reads_training_losses()
+    assert AdversarialUncertaintySampler(
+        loss_source="training").reads_training_losses()
+    assert not AdversarialUncertaintySampler().reads_training_losses()
     assert not AdversarialUncertaintySampler(
         preset="paper").reads_training_losses()
     assert not AdversarialUncertaintySampler(

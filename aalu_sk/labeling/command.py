@@ -28,12 +28,8 @@ def run_label(args, error):
     except ImportError as exc:
         raise error(None, f"the labeling app needs the `label` extra: "
                           f"pip install 'aalu_sk[label]' ({exc})") from None
+    # Shown through the handler ``aalu-sk`` installs (configure_cli_logging).
     log = logging.getLogger("aalu_sk.labeling")
-    if not log.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("aalu-sk label: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
     image_dir, classes, store = args.image_dir, args.classes, args.store
     if args.demo:
         image_dir = image_dir or str(LABEL_DEMO_DIR / "digits")
