@@ -39,8 +39,9 @@ docs-check: docs
 	bash docs/install_chromium.sh
 	$(BIN)/python docs/check_site.py
 
-# The commands behind benchmarks/results/*.md (about two hours on 2 CPU
-# cores); each table states its own command, date and machine.
+# The commands behind benchmarks/results/*.md (many hours on 2 CPU
+# cores; the label-efficiency benchmark is most of it); each table
+# states its own command, date and machine.
 bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_query_speed.py \
 		--sizes 1000 5000 --selector-epochs 1 --epochs 10
@@ -50,8 +51,9 @@ bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_large_pool.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_scaling.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_scaling.py --ray
-	$(BIN)/python benchmarks/bench_label_efficiency.py --vaal-channels 32,64 \
-		--epochs 20 --selector-epochs 10
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_label_efficiency.py \
+		--jobs 2
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/diagnose_aalu.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_stopping.py
 
 clean:

@@ -134,13 +134,6 @@ def _int_list(text):
     return values
 
 
-def _strategy_name(text):
-    try:
-        return check_strategy_name(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def _device(text):
     try:
         resolve_device(text)
@@ -267,7 +260,8 @@ def build_parser():
     report.set_defaults(func=_report)
     _add_label_arguments(commands)
     from .distributed.command import add_query_parser
-    add_query_parser(commands, _strategy_name, _device, _positive_int)
+    _add_output_options(add_query_parser(commands, _strategy_name, _device,
+                                         _positive_int))
     return parser
 
 

@@ -7,6 +7,7 @@ works without it.
 """
 
 import builtins
+import os
 import contextlib
 import io
 import pickle
@@ -20,7 +21,14 @@ INSTALL_HINT = ('install it with: pip install "aalu_sk[ray]" (or pip install '
 
 
 def import_ray():
-    """Return the ``ray`` module, or raise ImportError saying how to get it."""
+    """Return the ``ray`` module, or raise ImportError saying how to get it.
+
+    Ray's progress bars replace ``builtins.print`` in the driver for good
+    (``RAY_TQDM_PATCH_PRINT``), after which a fitted skorch net, whose
+    ``PrintLog`` holds the original ``print``, no longer pickles; unless
+    the user chose otherwise, the patch is turned off.
+    """
+    os.environ.setdefault("RAY_TQDM_PATCH_PRINT", "0")
     try:
         import ray
         import ray.data  # noqa: F401  (the pool API)

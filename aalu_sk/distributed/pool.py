@@ -293,8 +293,9 @@ def shard_pool(pool, estimator, outputs, *, num_workers=None, batch_size=None,
     actor = ray.remote(**options)(PoolShard)
     shards, shard_counts = [], []
     for offset, pieces in _assign(counts, workers):
-        shards.append(actor.remote([(refs[b], lo, hi) for b, lo, hi in pieces],
-                                   offset, 1))
+        shards.append(actor.remote(
+            [(k, lo, hi) for k, (_, lo, hi) in enumerate(pieces)], offset, 1,
+            *[refs[b] for b, _, _ in pieces]))
         shard_counts.append(sum(hi - lo for _, lo, hi in pieces))
     ray.get([s.info.remote() for s in shards])
     return ShardedPool(ray, shards, shard_counts, refs,

@@ -41,22 +41,27 @@ class PoolShard:
     pieces : list of tuple
         The range's pieces in pool order, each ``(block, start, stop)``:
         rows ``start:stop`` of ``block``, a dict mapping column names to
-        arrays with one row per sample (or a Ray object reference to one).
+        arrays with one row per sample, or an int: the position of that
+        dict in ``blocks``.
     offset : int
         Global position of the first row.
     threads : int or None, default=None
         Torch threads of this process (the shard actors of
         :func:`~aalu_sk.distributed.shard_pool` use 1: they reserve no CPU
         of Ray's); None leaves them as they are.
+    *blocks : dict
+        Blocks that ``pieces`` name by position. The Ray path passes its
+        object references here, as direct arguments: Ray resolves them
+        and keeps them for as long as the actor may be restarted (a
+        reference nested in ``pieces`` would be released after the first
+        start, and a restart could not rebuild the shard).
     """
 
-    def __init__(self, pieces, offset, threads=None):
+    def __init__(self, pieces, offset, threads=None, *blocks):
         if threads is not None:
             torch.set_num_threads(threads)
-        blocks = [block for block, _, _ in pieces]
-        if blocks and not isinstance(blocks[0], dict):
-            import ray
-            blocks = ray.get(blocks)
+        blocks = [blocks[block] if isinstance(block, (int, np.integer))
+                  else block for block, _, _ in pieces]
         self.columns = _concatenate([
             {name: column[start:stop] for name, column in block.items()}
             for block, (_, start, stop) in zip(blocks, pieces)])
