@@ -15,7 +15,7 @@ $(BIN)/python:
 # installs from the local disk; setup.py itself only asks for ranges.
 $(STAMP): setup.py pyproject.toml | $(BIN)/python
 	$(BIN)/pip install "torch==2.14.1" "torchvision==0.29.1"
-	$(BIN)/pip install -e ".[test,bench,docs,label]"
+	$(BIN)/pip install -e ".[test,bench,docs,label,ray]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -39,8 +39,9 @@ docs-check: docs
 	bash docs/install_chromium.sh
 	$(BIN)/python docs/check_site.py
 
-# The commands behind benchmarks/results/*.md (about two hours on 2 CPU
-# cores); each table states its own command, date and machine.
+# The commands behind benchmarks/results/*.md (many hours on 2 CPU
+# cores; the label-efficiency benchmark is most of it); each table
+# states its own command, date and machine.
 bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_query_speed.py \
 		--sizes 1000 5000 --selector-epochs 1 --epochs 10
@@ -48,8 +49,11 @@ bench: $(STAMP)
 		--sizes 1000 5000 20000 50000 --selector-epochs 1 --epochs 20 \
 		--vaal-channels 32,64 --out benchmarks/results/query_speed_to_50k.md
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_large_pool.py
-	$(BIN)/python benchmarks/bench_label_efficiency.py --vaal-channels 32,64 \
-		--epochs 20 --selector-epochs 10
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_scaling.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_scaling.py --ray
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_label_efficiency.py \
+		--jobs 2
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/diagnose_aalu.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_stopping.py
 
 clean:

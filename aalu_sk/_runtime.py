@@ -5,9 +5,13 @@
 - :func:`seeded` runs a block with torch's global RNG seeded from a
   ``random_state`` and restores the caller's RNG state afterwards, so
   nothing outside the block sees a changed global state.
+- :func:`prefetch` runs a producer a few items ahead in a thread, so that
+  loading the next batch overlaps with computing on this one.
 """
 
 import contextlib
+import queue
+import threading
 
 import numpy as np
 import torch
@@ -59,3 +63,63 @@ def seeded(seed, device="cpu"):
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+_DONE = object()
+
+
+def prefetch(items, depth=2):
+    """Iterate over ``items`` while a thread produces up to ``depth`` ahead.
+
+    The producer (e.g. reading a memory-mapped batch, converting it to
+    float and pinning it) runs in a daemon thread; PyTorch and NumPy
+    release the GIL in their kernels, so it overlaps with the consumer's
+    computation. An exception in the producer is raised in the consumer;
+    a consumer that stops early stops the producer.
+
+    Parameters
+    ----------
+    items : iterable
+    depth : int, default=2
+        Items produced ahead of the consumer.
+
+    Yields
+    ------
+    item
+        The items of ``items``, in order.
+    """
+    ready = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry):
+        while not stop.is_set():
+            try:
+                ready.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer
+            put((_DONE, exc))
+
+    thread = threading.Thread(target=produce, daemon=True,
+                              name="aalu_sk-prefetch")
+    thread.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()

@@ -17,12 +17,16 @@ from skorch.callbacks import Callback
 from skorch.exceptions import NotInitializedError
 from torch import nn
 
-from ._runtime import resolve_device, seed_from, seeded
+from ._runtime import prefetch, resolve_device, seed_from, seeded
 from .modules import TASK_MODULES
-from .validation import (array_fingerprint, check_images, check_labels,
-                         image_shape, to_tensor)
+from .validation import (array_fingerprint, as_image_tensor, check_images,
+                         check_labels, image_shape, to_tensor)
 
-__all__ = ["ImageClassifier", "TaskOutputs", "LossRecorder"]
+__all__ = ["ImageClassifier", "TaskOutputs", "LossRecorder",
+           "INFERENCE_DTYPES"]
+
+#: Values of ``ImageClassifier(inference_dtype=...)``.
+INFERENCE_DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 class TaskOutputs(NamedTuple):
@@ -134,6 +138,15 @@ class ImageClassifier(NeuralNetClassifier):
     random_state : int or None, default=None
         Seeds weight initialisation, shuffling and flips. The global torch
         RNG is left as it was. None uses (and advances) the global RNG.
+    inference_dtype : {"auto", "float32", "bfloat16", "float16"}, \
+            default="auto"
+        Precision of :meth:`forward_pass` (and so of ``predict_proba``,
+        ``transform``) on CUDA: with ``"bfloat16"`` or ``"float16"`` the
+        model runs under :func:`torch.autocast` with ``channels_last``
+        convolutions; ``"auto"`` is ``"bfloat16"`` where the GPU supports
+        it, else ``"float16"``; ``"float32"`` switches both off (the
+        CPU's exact arithmetic). On the CPU the pass is always float32.
+        Outputs are float32 either way; training is not affected.
     device : str, default="auto"
         ``"auto"`` uses CUDA when torch sees it, else the CPU. It is
         replaced by the concrete device when the net is initialised.
@@ -185,12 +198,14 @@ class ImageClassifier(NeuralNetClassifier):
                  criterion=nn.CrossEntropyLoss, optimizer=torch.optim.Adam,
                  lr=1e-3, max_epochs=10, batch_size=128, augment=False,
                  feature_layer=None, record_losses=False, random_state=None,
-                 device="auto", train_split=None, verbose=0, **kwargs):
+                 inference_dtype="auto", device="auto", train_split=None,
+                 verbose=0, **kwargs):
         self.num_classes = num_classes
         self.augment = augment
         self.feature_layer = feature_layer
         self.record_losses = record_losses
         self.random_state = random_state
+        self.inference_dtype = inference_dtype
         super().__init__(module, criterion=criterion, optimizer=optimizer,
                          lr=lr, max_epochs=max_epochs, batch_size=batch_size,
                          device=device, train_split=train_split,
@@ -315,11 +330,48 @@ class ImageClassifier(NeuralNetClassifier):
                 "input is the feature vector.")
         return linears[-1]
 
+    def _inference_settings(self, device):
+        """The autocast dtype (None: float32) and memory format of a pass."""
+        if self.inference_dtype not in INFERENCE_DTYPES:
+            raise ValueError(
+                f"inference_dtype={self.inference_dtype!r}; use one of "
+                f"{list(INFERENCE_DTYPES)}.")
+        if device.type != "cuda" or self.inference_dtype == "float32":
+            return None, torch.contiguous_format
+        if self.inference_dtype == "auto":
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() \
+                else torch.float16
+        else:
+            dtype = getattr(torch, self.inference_dtype)
+        return dtype, torch.channels_last
+
+    def _batches(self, X, y, cuda):
+        """``(start, stop, images, labels)`` of each batch, as CPU tensors.
+
+        For the CPU the images are converted here (in the loading thread);
+        for CUDA they stay as stored (``uint8`` is 4x smaller), pinned for
+        an asynchronous copy, and are converted on the GPU.
+        """
+        for start in range(0, X.shape[0], self.batch_size):
+            stop = min(start + self.batch_size, X.shape[0])
+            yb = None if y is None else torch.as_tensor(y[start:stop])
+            if cuda:
+                xb = torch.from_numpy(np.ascontiguousarray(
+                    X[start:stop])).pin_memory()
+                yb = None if yb is None else yb.pin_memory()
+            else:
+                xb = to_tensor(X[start:stop])
+            yield start, stop, xb, yb
+
     def forward_pass(self, X, y=None):
         """One batched, no-grad, eval-mode pass: features, probabilities, losses.
 
         Memory is bounded by ``batch_size`` images at a time (plus the
-        outputs), so ``X`` may be a large memory-mapped array.
+        outputs), so ``X`` may be a large memory-mapped array. A thread
+        reads and converts the next batches while the model runs on this
+        one; on CUDA the batches are pinned and copied asynchronously, and
+        the model runs in ``inference_dtype`` with ``channels_last``
+        convolutions.
 
         Parameters
         ----------
@@ -343,19 +395,30 @@ class ImageClassifier(NeuralNetClassifier):
                 f"classifier was fitted on {self.input_shape_}.")
         if y is not None:
             y = check_labels(y, X.shape[0], n_classes=self.n_classes_)
+        device = torch.device(self.device)
+        cuda = device.type == "cuda"
+        dtype, memory_format = self._inference_settings(device)
         captured = []
         hook = self._feature_module().register_forward_pre_hook(
             lambda module, args: captured.append(args[0]))
         n = X.shape[0]
         features = proba = None
         loss = None if y is None else np.empty(n, np.float32)
+        batches = self._batches(X, y, cuda)
+        if n > self.batch_size:  # overlap loading with compute
+            batches = prefetch(batches)
         self.module_.eval()
+        if memory_format is torch.channels_last:
+            self.module_.to(memory_format=memory_format)
         try:
-            with torch.no_grad():
-                for start in range(0, n, self.batch_size):
-                    stop = min(start + self.batch_size, n)
-                    logits = self.module_(to_tensor(X[start:stop],
-                                                    self.device)).float()
+            with torch.no_grad(), torch.autocast(
+                    device.type, dtype=dtype, enabled=dtype is not None):
+                for start, stop, xb, yb in batches:
+                    if cuda:
+                        xb = as_image_tensor(xb.to(device, non_blocking=True))
+                    if xb.ndim == 4:
+                        xb = xb.contiguous(memory_format=memory_format)
+                    logits = self.module_(xb).float()
                     feats = captured.pop().flatten(1).float()
                     if features is None:  # sizes are known after one batch
                         features = np.empty((n, feats.shape[1]), np.float32)
@@ -363,10 +426,13 @@ class ImageClassifier(NeuralNetClassifier):
                     features[start:stop] = feats.cpu().numpy()
                     proba[start:stop] = F.softmax(logits, dim=1).cpu().numpy()
                     if y is not None:
-                        yb = torch.as_tensor(y[start:stop],
-                                             device=logits.device)
                         loss[start:stop] = F.cross_entropy(
-                            logits, yb, reduction="none").cpu().numpy()
+                            logits, yb.to(device, non_blocking=cuda),
+                            reduction="none").cpu().numpy()
         finally:
             hook.remove()
+            if memory_format is torch.channels_last:
+                self.module_.to(memory_format=torch.contiguous_format)
+            if hasattr(batches, "close"):
+                batches.close()
         return TaskOutputs(features, proba, loss)

@@ -9,6 +9,8 @@ Examples
     aalu-sk demo                 # digits, five strategies, a few minutes
     aalu-sk report runs/mnist    # re-render summary.md and the plots
     aalu-sk label photos --classes cat,dog   # label a folder in the browser
+    aalu-sk query --labeled labeled/ --pool unlabeled/ --n 100 \
+        --out next.txt [--ray-address auto]   # ids of the next images
 
 Output: one line per cycle and stage (with timings) on standard output,
 progress bars on standard error only when it is a terminal (``--progress``
@@ -220,11 +222,15 @@ def _add_run_arguments(run):
     run.add_argument("--full-data", action="store_true",
                      help="also train on the whole training set once and "
                           "draw it as a reference line")
+    run.add_argument("--ray-address", metavar="ADDRESS",
+                     help="score each query's pool on this Ray cluster "
+                          "('auto', 'ray://host:10001', or 'local'); same "
+                          "results as without")
     _add_common(run)
 
 
 def build_parser():
-    """The ``argparse`` parser of ``aalu-sk`` with its three subcommands."""
+    """The ``argparse`` parser of ``aalu-sk`` with its subcommands."""
     parser = argparse.ArgumentParser(
         prog="aalu-sk",
         description="Deep adversarial active learning with model uncertainty "
@@ -253,6 +259,9 @@ def build_parser():
     _add_output_options(report)
     report.set_defaults(func=_report)
     _add_label_arguments(commands)
+    from .distributed.command import add_query_parser
+    _add_output_options(add_query_parser(commands, _strategy_name, _device,
+                                         _positive_int))
     return parser
 
 
@@ -385,7 +394,8 @@ def _execute(config, args):
     progress = False if args.quiet else \
         {"auto": None, "always": True, "never": False}[args.progress]
     try:
-        run_experiment(config, args.out, progress=progress, dataset=dataset)
+        run_experiment(config, args.out, progress=progress, dataset=dataset,
+                       query=_ray_query(args))
     except ConfigMismatchError as exc:
         raise _error(args.command, "--out", exc) from None
     except OSError as exc:
@@ -397,6 +407,23 @@ def _execute(config, args):
         raise SystemExit(130) from None
     _show(args.out, args.quiet)
     return 0
+
+
+def _ray_query(args):
+    """The runner's query on the Ray cluster of ``--ray-address``, or None."""
+    address = getattr(args, "ray_address", None)
+    if not address:
+        return None
+    from .distributed import ray_query
+    from .distributed._ray import import_ray
+
+    try:
+        ray = import_ray()
+    except ImportError as exc:
+        raise _error(args.command, "--ray-address", exc) from None
+    if not ray.is_initialized():
+        ray.init(address=None if address == "local" else address)
+    return ray_query()
 
 
 def _show(out, quiet, render=False):

@@ -202,9 +202,13 @@ class ConvVAE(nn.Module):
             prev = ch
         self.decoder = nn.Sequential(*dec)
 
-    def forward(self, x):
+    def encode(self, x):
+        """Latent mean and log-variance of images ``x``."""
         hidden = self.encoder(x)
-        mu, logvar = self.fc_mu(hidden), self.fc_logvar(hidden).clamp(-20, 20)
+        return self.fc_mu(hidden), self.fc_logvar(hidden).clamp(-20, 20)
+
+    def forward(self, x):
+        mu, logvar = self.encode(x)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) \
             if self.training else mu
         x_hat = self.decoder(self.fc_dec(z).view(-1, *self.bottom))

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 
 __all__ = ["array_fingerprint", "check_samples", "check_images", "check_positive_ints",
-           "check_nonnegative_numbers", "image_shape", "to_tensor", "check_labels",
+           "check_nonnegative_numbers", "image_shape", "to_tensor", "as_image_tensor",
+           "check_labels",
            "check_n_instances"]
 
 
@@ -140,8 +141,27 @@ def to_tensor(X, device="cpu"):
     -------
     tensor : torch.Tensor of shape (n, C, H, W), dtype float32
     """
-    uint8 = X.dtype == np.uint8
-    t = torch.from_numpy(np.ascontiguousarray(X)).to(device)
+    return as_image_tensor(torch.from_numpy(np.ascontiguousarray(X)).to(device))
+
+
+def as_image_tensor(t):
+    """:func:`to_tensor` of a tensor that holds checked images as stored.
+
+    Lets a loader move raw ``uint8`` batches (four times smaller than
+    float) to the GPU and convert them there.
+
+    Parameters
+    ----------
+    t : torch.Tensor
+        A batch as :func:`check_images` accepts it (e.g. ``uint8`` of
+        shape ``(n, H, W, C)``), on any device.
+
+    Returns
+    -------
+    tensor : torch.Tensor of shape (n, C, H, W), dtype float32
+        On the same device.
+    """
+    uint8 = t.dtype == torch.uint8
     if t.ndim == 3:
         t = t.unsqueeze(1)
     elif uint8:

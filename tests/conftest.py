@@ -34,3 +34,18 @@ def fitted_net(split):
     X_l, y_l = split[0], split[1]
     return ImageClassifier("small_cnn", num_classes=10, max_epochs=3,
                            random_state=0).fit(X_l, y_l)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A local Ray cluster with 2 CPUs, started once, shut down at the end."""
+    ray = pytest.importorskip("ray")
+    import logging
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.WARNING)
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    yield ray
+    ray.shutdown()

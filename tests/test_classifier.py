@@ -1,5 +1,7 @@
 """ImageClassifier: layouts, features, losses, augmentation, devices."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -202,3 +204,71 @@ def test_cuda_training_and_cpu_loading(tmp_path):
     assert next(net.module_.parameters()).is_cuda
     blob = pickle.dumps(net)
     assert pickle.loads(blob).predict_proba(X).shape == (8, 2)
+
+
+# -- the streamed forward pass ---------------------------------------------------
+def test_prefetched_pass_equals_batch_by_batch_passes(split, fitted_net):
+    X_pool = split[2]  # 240 images, batch_size 128: two batches, prefetched
+    whole = fitted_net.forward_pass(X_pool, split[3])
+    bs = fitted_net.batch_size
+    parts = [fitted_net.forward_pass(X_pool[s:s + bs], split[3][s:s + bs])
+             for s in range(0, len(X_pool), bs)]
+    for i, name in enumerate(("features", "proba", "loss")):
+        np.testing.assert_array_equal(
+            whole[i], np.concatenate([getattr(p, name) for p in parts]))
+
+
+def test_prefetch_keeps_order_passes_errors_and_stops_early():
+    from aalu_sk._runtime import prefetch
+
+    assert list(prefetch(iter(range(50)), depth=3)) == list(range(50))
+
+    def broken():
+        yield 1
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError, match="disk gone"):
+        list(prefetch(broken()))
+    produced = []
+
+    def endless():
+        for i in range(10**6):
+            produced.append(i)
+            yield i
+
+    items = prefetch(endless(), depth=2)
+    assert next(items) == 0
+    items.close()  # the producer thread stops instead of running on
+    assert len(produced) < 10
+
+
+def test_inference_dtype_is_checked_and_float32_on_the_cpu(split, fitted_net):
+    X = split[2][:40]
+    expected = fitted_net.forward_pass(X)
+    net = pickle.loads(pickle.dumps(fitted_net))
+    for dtype in ("bfloat16", "float16", "float32"):
+        out = net.set_params(inference_dtype=dtype).forward_pass(X)
+        np.testing.assert_array_equal(out.proba, expected.proba)
+    with pytest.raises(ValueError, match="inference_dtype='half'"):
+        net.set_params(inference_dtype="half").forward_pass(X)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(),
+                    reason="needs a CUDA device")
+@pytest.mark.parametrize("dtype", ["auto", "float16"])
+def test_cuda_pass_in_reduced_precision_is_close_to_float32(dtype):
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, size=(300, 16, 16, 3)).astype(np.uint8)
+    y = np.arange(300) % 3
+    net = ImageClassifier("resnet18", num_classes=3, max_epochs=1,
+                          batch_size=64, device="cuda", random_state=0,
+                          inference_dtype="float32").fit(X, y)
+    exact = net.forward_pass(X, y)
+    fast = net.set_params(inference_dtype=dtype).forward_pass(X, y)
+    assert fast.features.dtype == np.float32
+    np.testing.assert_allclose(fast.proba, exact.proba, atol=0.05)
+    np.testing.assert_allclose(fast.loss, exact.loss, rtol=0.1, atol=0.05)
+    conv = next(m for m in net.module_.modules()
+                if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous()  # channels_last was undone

@@ -226,8 +226,8 @@ def test_installed_command_refuses_without_a_traceback(argv, status, message,
 def test_demo_runs_the_documented_comparison(tmp_path, monkeypatch):
     seen = {}
 
-    def fake_run(config, out, progress, dataset):
-        seen.update(config=config, out=out, progress=progress)
+    def fake_run(config, out, progress, dataset, query=None):
+        seen.update(config=config, out=out, progress=progress, query=query)
         assert dataset.X_train.shape == (1347, 1, 8, 8)
     monkeypatch.setattr(cli, "run_experiment", fake_run)
     monkeypatch.chdir(tmp_path)
@@ -235,6 +235,7 @@ def test_demo_runs_the_documented_comparison(tmp_path, monkeypatch):
     config = seen["config"]
     assert isinstance(config, ExperimentConfig)
     assert seen["out"] == "runs/demo" and seen["progress"] is False
+    assert seen["query"] is None  # local scoring without --ray-address
     assert config.strategies == ("aalu", "vaal", "coreset", "entropy",
                                  "random")
     assert (config.dataset, config.model, config.device) == \

@@ -308,7 +308,7 @@ def _fit_and_score(template, random_state, X, y, dataset,
 
 
 def _run_cycle(config, dataset, template, name, seed, cycle, labeled, sizes,
-               progress, stop_set=None):
+               progress, stop_set=None, query=None):
     """Train, evaluate and query once; a pure function of its arguments."""
     X, y = dataset.X_train, dataset.y_train
     labeled = np.asarray(labeled, dtype=np.int64)
@@ -329,7 +329,8 @@ def _run_cycle(config, dataset, template, name, seed, cycle, labeled, sizes,
     if cycle + 1 < len(sizes):
         n_query = sizes[cycle + 1] - sizes[cycle]
         start = time.perf_counter()
-        picked = strategy.query(X[labeled], y[labeled], X[pool], net, n_query)
+        picked = (query or _local_query)(strategy, net, X[labeled],
+                                         y[labeled], X[pool], n_query)
         query_seconds = time.perf_counter() - start
         picked = np.asarray(picked)
         if picked.shape != (n_query,) or picked.dtype.kind not in "iu" or \
@@ -348,6 +349,10 @@ def _run_cycle(config, dataset, template, name, seed, cycle, labeled, sizes,
     return row, selected.tolist()
 
 
+def _local_query(strategy, estimator, X_labeled, y_labeled, X_pool, n):
+    return strategy.query(X_labeled, y_labeled, X_pool, estimator, n)
+
+
 def _record_stop_agreement(run, row):
     """Move the stop-set predictions into the run; agreement into the row."""
     predictions = row.pop("_stop_predictions", None)
@@ -361,7 +366,7 @@ def _record_stop_agreement(run, row):
 
 
 def run_experiment(config, out_dir, *, progress=None, dataset=None,
-                   callback=None):
+                   callback=None, query=None):
     """Run (or resume) an active-learning experiment and write its outputs.
 
     Parameters
@@ -383,6 +388,11 @@ def run_experiment(config, out_dir, *, progress=None, dataset=None,
         Use these arrays instead of loading ``config.dataset``.
     callback : callable or None, default=None
         Called with each new result row, after it is checkpointed.
+    query : callable or None, default=None
+        ``query(strategy, estimator, X_labeled, y_labeled, X_pool, n)``
+        returning ``n`` positions in ``X_pool``; None calls
+        ``strategy.query``. :func:`aalu_sk.distributed.ray_query` scores
+        on a Ray cluster and gives the same positions.
 
     Returns
     -------
@@ -430,7 +440,7 @@ def run_experiment(config, out_dir, *, progress=None, dataset=None,
                     bar.set_description(f"{name} seed {seed}")
                     row, selected = _run_cycle(
                         config, dataset, template, name, seed, cycle,
-                        run["labeled"], sizes, progress, stop_set)
+                        run["labeled"], sizes, progress, stop_set, query)
                     _record_stop_agreement(run, row)
                     row["fraction"] = fractions[cycle]
                     run["rows"].append(row)

@@ -9,9 +9,11 @@ import torch
 from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 
-__all__ = ["top_k", "entropy", "margin", "diverse_top_k", "nearest_distances",
-           "k_center_greedy", "gradient_embedding_norms",
-           "kmeans_pp_gradient_embeddings", "DIVERSITY"]
+__all__ = ["top_k", "tie_break_keys", "entropy", "margin", "diverse_top_k",
+           "diversity_candidates", "pick_diverse", "nearest_distances",
+           "k_center_greedy", "update_min_sq_distances",
+           "gradient_embedding_norms", "kmeans_pp_gradient_embeddings",
+           "DIVERSITY"]
 
 #: Batch-selection rules a score-based strategy can use: ``None`` is plain
 #: top-k; ``"kmeans"`` is :func:`diverse_top_k`.
@@ -37,11 +39,33 @@ def top_k(scores, n, random_state=None):
     scores = np.asarray(scores, dtype=np.float64)
     if np.isnan(scores).any():
         raise ValueError("scores contain NaN; cannot rank them.")
-    rng = check_random_state(random_state)
-    tiebreak = rng.permutation(scores.shape[0])
+    tiebreak = tie_break_keys(scores.shape[0], random_state)
     # lexsort sorts by the last key first: score descending, then tiebreak.
     order = np.lexsort((tiebreak, -scores))
     return order[:n].astype(np.int64)
+
+
+def tie_break_keys(n_samples, random_state=None):
+    """The keys :func:`top_k` orders equal scores by, one per position.
+
+    A seeded permutation of ``range(n_samples)``: among equal scores the
+    smaller key comes first. A pool split over several machines ranks
+    exactly as :func:`top_k` does when each part orders its rows by
+    ``(-score, key)`` with the keys of its rows' global positions, and
+    the parts' best rows are merged the same way
+    (:mod:`aalu_sk.distributed`).
+
+    Parameters
+    ----------
+    n_samples : int
+    random_state : int, RandomState instance or None, default=None
+        Advanced as :func:`top_k` advances it.
+
+    Returns
+    -------
+    keys : ndarray of shape (n_samples,), dtype int64
+    """
+    return check_random_state(random_state).permutation(n_samples)
 
 
 def entropy(proba):
@@ -115,11 +139,62 @@ def diverse_top_k(scores, features, n, candidates=4, random_state=None):
     """
     scores = np.asarray(scores, dtype=np.float64)
     rng = check_random_state(random_state)
-    m = int(min(scores.shape[0], max(n, np.ceil(candidates * n))))
+    m = diversity_candidates(n, scores.shape[0], candidates)
     top = top_k(scores, m, rng)
     if m == n:
         return top
-    feats = np.asarray(features, dtype=np.float64)[top].reshape(m, -1)
+    return pick_diverse(top, np.asarray(features)[top], n, rng)
+
+
+def diversity_candidates(n, n_samples, candidates=4):
+    """How many top-scoring samples :func:`diverse_top_k` clusters.
+
+    Parameters
+    ----------
+    n : int
+        Batch size.
+    n_samples : int
+        Pool size.
+    candidates : float, default=4
+
+    Returns
+    -------
+    m : int
+        ``ceil(candidates * n)``, at least ``n``, at most ``n_samples``.
+    """
+    return int(min(n_samples, max(n, np.ceil(candidates * n))))
+
+
+def pick_diverse(top, candidate_features, n, random_state=None):
+    """The batch of :func:`diverse_top_k` from its ranked candidates.
+
+    The second half of :func:`diverse_top_k`, for callers that found the
+    best candidates themselves (a pool spread over several machines):
+    k-means on the candidates' features, then the best of each cluster.
+
+    Parameters
+    ----------
+    top : array-like of shape (m,)
+        Pool positions of the ``m`` best scores, best first
+        (``top_k(scores, m, rng)``).
+    candidate_features : array-like of shape (m, n_features)
+        Their features, in the same order.
+    n : int
+        Batch size, at most ``m``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds k-means; pass the generator that ranked ``top``.
+
+    Returns
+    -------
+    indices : ndarray of shape (n,), dtype int64
+        Sorted by score, largest first.
+    """
+    top = np.asarray(top, dtype=np.int64)
+    m = top.shape[0]
+    if m == n:
+        return top
+    rng = check_random_state(random_state)
+    feats = np.asarray(candidate_features, dtype=np.float64).reshape(m, -1)
     std = feats.std(axis=0)
     feats = (feats - feats.mean(axis=0)) / np.where(std > 1e-12, std, 1.0)
     n_distinct = np.unique(feats, axis=0).shape[0]
@@ -202,13 +277,30 @@ def k_center_greedy(pool_features, labeled_features, n, random_state=None,
         i = int(ties[rng.randint(ties.shape[0])]) if ties.shape[0] > 1 \
             else int(ties[0])
         picked.append(i)
-        center = pool[i]
-        for start in range(0, pool.shape[0], batch_size):
-            block = dist[start:start + batch_size]  # a view: updated in place
-            torch.minimum(block, (pool[start:start + batch_size] - center)
-                          .pow(2).sum(dim=1), out=block)
+        update_min_sq_distances(dist, pool, pool[i], batch_size)
         dist[i] = -1.0  # never pick the same sample twice
     return np.asarray(picked, dtype=np.int64), initial.cpu().numpy()
+
+
+def update_min_sq_distances(dist, points, center, batch_size=4096):
+    """Lower ``dist`` in place to each point's squared distance to ``center``.
+
+    The step of :func:`k_center_greedy` after each pick, in blocks of
+    ``batch_size`` rows; each row's value does not depend on the
+    blocking, so a pool split over machines gets the same numbers.
+
+    Parameters
+    ----------
+    dist : Tensor of shape (n_points,)
+        Squared distances to the nearest center so far; updated in place.
+    points : Tensor of shape (n_points, n_features)
+    center : Tensor of shape (n_features,)
+    batch_size : int, default=4096
+    """
+    for start in range(0, points.shape[0], batch_size):
+        block = dist[start:start + batch_size]  # a view: updated in place
+        torch.minimum(block, (points[start:start + batch_size] - center)
+                      .pow(2).sum(dim=1), out=block)
 
 
 def gradient_embedding_norms(proba, features):
@@ -237,6 +329,25 @@ def _prediction_residual(proba):
     a = proba.copy()
     a[np.arange(a.shape[0]), a.argmax(axis=1)] -= 1.0
     return a
+
+
+def _gradient_embedding_parts(proba, features):
+    """``a``, ``h`` and the squared norms of BADGE's embeddings, in float64."""
+    a = _prediction_residual(np.asarray(proba, dtype=np.float64))
+    h = np.asarray(features, dtype=np.float64).reshape(a.shape[0], -1)
+    return a, h, np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", h, h)
+
+
+def _lower_embedding_distances(dist, a, h, sq, center, batch_size):
+    """Lower ``dist`` to the squared embedding distance to ``center``.
+
+    ``center`` is ``(a_c, h_c, sq_c)``; blocks of ``batch_size`` rows.
+    """
+    a_c, h_c, sq_c = center
+    for s in range(0, a.shape[0], batch_size):
+        block = slice(s, s + batch_size)
+        d = sq[block] + sq_c - 2.0 * (a[block] @ a_c) * (h[block] @ h_c)
+        np.minimum(dist[block], np.maximum(d, 0.0), out=dist[block])
 
 
 def kmeans_pp_gradient_embeddings(proba, features, n, random_state=None,
@@ -274,26 +385,26 @@ def kmeans_pp_gradient_embeddings(proba, features, n, random_state=None,
     Bounds", ICLR 2020.
     """
     rng = check_random_state(random_state)
-    a = _prediction_residual(np.asarray(proba, dtype=np.float64))
-    h = np.asarray(features, dtype=np.float64).reshape(a.shape[0], -1)
-    sq = np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", h, h)
+    a, h, sq = _gradient_embedding_parts(proba, features)
     norms = np.sqrt(sq)
     first = top_k(norms, 1, rng)[0]
     picked = [int(first)]
     dist = np.full(a.shape[0], np.inf)
     for _ in range(n - 1):
         c = picked[-1]
-        for s in range(0, a.shape[0], batch_size):
-            block = slice(s, s + batch_size)
-            d = sq[block] + sq[c] - 2.0 * (a[block] @ a[c]) * (h[block] @ h[c])
-            np.minimum(dist[block], np.maximum(d, 0.0), out=dist[block])
+        _lower_embedding_distances(dist, a, h, sq, (a[c], h[c], sq[c]),
+                                   batch_size)
         dist[picked] = 0.0
-        total = dist.sum()
+        # The total is the running sum's last value (not dist.sum(), whose
+        # pairwise rounding may exceed it): the draw then always lands on
+        # a sample with a positive distance, and a pool split over
+        # machines reproduces the running sum exactly.
+        cum = np.cumsum(dist)
+        total = cum[-1]
         if total <= 0:  # every sample coincides with a pick: take any other
             rest = np.setdiff1d(np.arange(a.shape[0]), picked)
             picked.append(int(rest[rng.randint(rest.size)]))
             continue
-        cum = np.cumsum(dist)
         i = int(np.searchsorted(cum, rng.uniform(0.0, total), side="right"))
         picked.append(min(i, a.shape[0] - 1))
     return np.asarray(picked, dtype=np.int64), norms

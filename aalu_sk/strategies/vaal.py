@@ -129,22 +129,107 @@ class VAALSampler(BaseQueryStrategy):
 
     def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
                 rng):
-        device = self._check_params()
         X_l = check_images(X_labeled, "X_labeled")
         X_u = check_images(X_pool, "X_pool")
-        seed = seed_from(rng)
+        sample = self.training_sample(X_u.shape[0], rng)
+        self.fit_selector(X_l, X_u if sample is None else X_u[sample], rng)
         start = time.perf_counter()
-        with seeded(seed, device):
-            vae, disc, history = self._train(X_l, X_u, device)
-            fit_time = time.perf_counter() - start
-            scores, latent = self._score(vae, disc, X_u, device)
-        self.vae_, self.discriminator_ = vae.cpu(), disc.cpu()
-        self.history_ = history
-        self.timings_ = {"train": fit_time,
-                         "score": time.perf_counter() - start - fit_time}
+        scores, latent = self.score(X_u, return_latent=True)
+        self.timings_["score"] = time.perf_counter() - start
         # Lowest "labeled" probability first.
         return self._pick(-scores, latent, n_instances, rng,
                           self.diversity), scores
+
+    def training_sample(self, n_pool, random_state):
+        """Pool rows the VAE trains on under a step budget, or None.
+
+        With ``max_steps`` steps of ``batch_size`` pool images, training
+        sees at most ``max_steps * batch_size`` of them; they are drawn up
+        front (sorted, without replacement), so a huge pool, or one spread
+        over machines, only has to hand over that many images. None: the
+        whole pool (no budget, or a pool no larger than the sample).
+
+        Parameters
+        ----------
+        n_pool : int
+        random_state : RandomState instance
+            Advanced only when a sample is drawn.
+
+        Returns
+        -------
+        rows : ndarray of int64 or None
+        """
+        self._check_params()
+        if self.max_steps is None or \
+                n_pool <= self.max_steps * self.batch_size:
+            return None
+        return np.sort(random_state.choice(
+            n_pool, self.max_steps * self.batch_size, replace=False))
+
+    def fit_selector(self, X_labeled, X_pool, random_state=None):
+        """Train the VAE and the discriminator; return ``self``.
+
+        Parameters
+        ----------
+        X_labeled : array-like of images
+        X_pool : array-like of images
+            The pool, or :meth:`training_sample` of it.
+        random_state : int, RandomState instance or None, default=None
+            Overrides ``self.random_state``; one seed is drawn from it.
+
+        Returns
+        -------
+        self : VAALSampler
+        """
+        device = self._check_params()
+        X_l = check_images(X_labeled, "X_labeled")
+        X_u = check_images(X_pool, "X_pool")
+        rng = self.random_state if random_state is None else random_state
+        start = time.perf_counter()
+        with seeded(seed_from(rng), device):
+            vae, disc, history = self._train(X_l, X_u, device)
+        self.vae_, self.discriminator_ = vae.cpu(), disc.cpu()
+        self.history_ = history
+        self.timings_ = {"train": time.perf_counter() - start}
+        return self
+
+    def score(self, X, return_latent=False, batch_size=1024):
+        """Discriminator outputs of images, with the fitted VAE.
+
+        Parameters
+        ----------
+        X : array-like of images
+        return_latent : bool, default=False
+            Also return the latent means (what ``diversity`` clusters).
+        batch_size : int, default=1024
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            "Probability labeled"; VAAL queries the lowest.
+        latent : ndarray of shape (n_samples, latent_dim)
+            Only with ``return_latent=True``.
+        """
+        if getattr(self, "discriminator_", None) is None:
+            raise ValueError("score needs a fitted selector; call "
+                             "fit_selector (or query) first.")
+        X = check_images(X, "X")
+        device = resolve_device(self.device)
+        vae = self.vae_.to(device).eval()
+        disc = self.discriminator_.to(device).eval()
+        scores = np.empty(X.shape[0], dtype=np.float64)
+        latent = np.empty((X.shape[0], self.latent_dim), dtype=np.float32)
+        try:
+            with torch.no_grad():
+                for s in range(0, X.shape[0], batch_size):
+                    mu = vae.encode(to_tensor(X[s:s + batch_size], device))[0]
+                    # float64: a float32 sigmoid ties confident outputs at 1
+                    scores[s:s + batch_size] = torch.sigmoid(
+                        disc(mu).double()).cpu().numpy()
+                    latent[s:s + batch_size] = mu.cpu().numpy()
+        finally:
+            self.vae_, self.discriminator_ = vae.cpu(), disc.cpu()
+        return (scores, latent) if return_latent else scores
 
     def _train(self, X_l, X_u, device):
         n_l, n_u = X_l.shape[0], X_u.shape[0]
@@ -193,16 +278,3 @@ class VAALSampler(BaseQueryStrategy):
             history.append({"vae_loss": means[0],
                             "discriminator_loss": means[1]})
         return vae, disc, history
-
-    def _score(self, vae, disc, X_u, device, batch_size=1024):
-        vae.eval()
-        disc.eval()
-        scores, latent = [], []
-        with torch.no_grad():
-            for s in range(0, X_u.shape[0], batch_size):
-                mu = vae(to_tensor(X_u[s:s + batch_size], device))[2]
-                # float64: a float32 sigmoid ties confident outputs at 1
-                scores.append(torch.sigmoid(disc(mu).double()).cpu())
-                latent.append(mu.cpu())
-        return (torch.cat(scores).numpy().astype(np.float64),
-                torch.cat(latent).numpy())

@@ -28,6 +28,7 @@ import re
 from pathlib import Path
 
 __all__ = ["ExampleOrder", "markdown_to_rst", "benchmark_results_rst",
+           "scaling_results_rst",
            "cli_help_rst", "api_experiment_rst", "generate_all",
            "write_if_changed", "GALLERY_ORDER"]
 
@@ -401,7 +402,7 @@ def benchmark_results_rst(results_dir, docs_dir):
 
 
 # -- command-line help ------------------------------------------------------------
-def cli_help_rst(commands=((), ("run",), ("demo",), ("report",))):
+def cli_help_rst(commands=((), ("run",), ("demo",), ("report",), ("query",))):
     """``aalu-sk [COMMAND] --help`` of each command as literal blocks.
 
     Runs the parser in-process (``aalu_sk.cli.build_parser``) with an
@@ -498,6 +499,19 @@ def api_experiment_rst():
     return "\n".join(parts)
 
 
+def scaling_results_rst(results_dir, names=("scaling.md", "scaling_ray.md")):
+    """The measured scaling tables (``make bench``) as reST sections."""
+    parts = []
+    for name in names:
+        path = Path(results_dir) / name
+        if path.is_file():
+            parts.append(markdown_to_rst(path.read_text(encoding="utf-8"),
+                                         title=path.stem)[0])
+    return "\n".join(parts) or (
+        ".. note::\n\n   No scaling measurements in this build: run "
+        "``make bench`` and rebuild.\n")
+
+
 def generate_all(docs_dir):
     """Write every generated input under ``docs_dir/gen_modules``."""
     docs_dir = Path(docs_dir)
@@ -508,3 +522,5 @@ def generate_all(docs_dir):
                                            docs_dir))
     write_if_changed(gen / "cli_help.rst.inc", cli_help_rst())
     write_if_changed(gen / "api_experiment.rst", api_experiment_rst())
+    write_if_changed(gen / "scaling_results.rst.inc",
+                     scaling_results_rst(root / "benchmarks" / "results"))

@@ -1,0 +1,96 @@
+"""Importing Ray lazily, and the few Ray settings the package relies on.
+
+Ray is an optional dependency (``pip install "aalu_sk[ray]"``); only
+:mod:`aalu_sk.distributed` uses it, and only when one of its functions
+runs, so ``import aalu_sk`` (and even ``import aalu_sk.distributed``)
+works without it.
+"""
+
+import builtins
+import os
+import contextlib
+import io
+import pickle
+import types
+
+__all__ = ["import_ray", "ordered_execution", "cluster_cpus",
+           "dumps_for_workers"]
+
+INSTALL_HINT = ('install it with: pip install "aalu_sk[ray]" (or pip install '
+                '"ray[data,train]")')
+
+
+def import_ray():
+    """Return the ``ray`` module, or raise ImportError saying how to get it.
+
+    Ray's progress bars replace ``builtins.print`` in the driver for good
+    (``RAY_TQDM_PATCH_PRINT``), after which a fitted skorch net, whose
+    ``PrintLog`` holds the original ``print``, no longer pickles; unless
+    the user chose otherwise, the patch is turned off.
+    """
+    os.environ.setdefault("RAY_TQDM_PATCH_PRINT", "0")
+    try:
+        import ray
+        import ray.data  # noqa: F401  (the pool API)
+    except ImportError as exc:
+        raise ImportError(f"aalu_sk.distributed needs Ray; {INSTALL_HINT}. "
+                          f"({exc})") from None
+    return ray
+
+
+@contextlib.contextmanager
+def ordered_execution(ray):
+    """Execute Ray Data pipelines inside the block with row order preserved.
+
+    Distributed results must match the local path row for row, so a pool's
+    blocks have to come out of ``map_batches`` in the dataset's order.
+    """
+    options = ray.data.DataContext.get_current().execution_options
+    old = options.preserve_order
+    options.preserve_order = True
+    try:
+        yield
+    finally:
+        options.preserve_order = old
+
+
+def cluster_cpus(ray):
+    """CPUs of the running cluster (starting a local one when none runs)."""
+    if not ray.is_initialized():
+        ray.init()
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def _builtin(name):
+    return getattr(builtins, name)
+
+
+def dumps_for_workers(obj):
+    """Pickle ``obj`` for Ray workers, even after Ray patched ``print``.
+
+    Ray's progress bars replace ``builtins.print`` in the driver, after
+    which pickling anything that holds the original ``print`` (a skorch
+    net's ``PrintLog`` does) fails with "not the same object as
+    builtins.print". Builtins are pickled by name here, to be looked up
+    in the worker. Falls back to Ray's cloudpickle for objects plain
+    pickle refuses (lambdas, classes defined in ``__main__``).
+    """
+    import ray.cloudpickle as cloudpickle
+
+    def override(obj):
+        if isinstance(obj, types.BuiltinFunctionType) and \
+                getattr(obj, "__module__", None) == "builtins" and \
+                getattr(builtins, obj.__name__, None) is not obj:
+            return _builtin, (obj.__name__,)
+        return NotImplemented
+
+    class Pickler(cloudpickle.CloudPickler):
+        def reducer_override(self, obj):
+            reduced = override(obj)
+            if reduced is not NotImplemented:
+                return reduced
+            return super().reducer_override(obj)
+
+    buffer = io.BytesIO()
+    Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    return buffer.getvalue()

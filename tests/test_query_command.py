@@ -1,0 +1,133 @@
+"""``aalu-sk query``: next images to label from files (and on Ray)."""
+
+import csv
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aalu_sk import cli
+from aalu_sk.distributed.command import list_pool, read_table
+from aalu_sk.strategies import make_strategy
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory, digits):
+    """labeled/<class>/*.png (3 classes) and pool/{a,b}/*.png of digits."""
+    X, y = digits
+    root = tmp_path_factory.mktemp("query")
+    images = (X[:, 0] * 255).astype(np.uint8)
+    rng = np.random.RandomState(0)
+    for k in range(3):
+        (root / "labeled" / f"c{k}").mkdir(parents=True)
+        for i in np.flatnonzero(y == k)[:8]:
+            Image.fromarray(images[i]).save(root / "labeled" / f"c{k}" /
+                                            f"{i}.png")
+    pool = rng.choice(np.flatnonzero(y < 3)[24:], 30, replace=False)
+    for j, i in enumerate(pool):
+        sub = root / "pool" / ("a" if j % 2 else "b")
+        sub.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(images[i]).save(sub / f"img{i:04d}.png")
+    return root
+
+
+def _local_answer(folders, name, n):
+    from aalu_sk import ImageClassifier
+    from aalu_sk.distributed.command import _read_images, _read_labeled
+
+    X_l, y_l, k = _read_labeled(folders / "labeled", 8, True)
+    ids, paths = list_pool(folders / "pool")
+    strategy = make_strategy(name, random_state=0)
+    net = ImageClassifier("small_cnn", num_classes=k, max_epochs=2,
+                          random_state=0,
+                          record_losses=strategy.reads_training_losses())
+    net.fit(X_l, y_l)
+    return list(np.asarray(ids)[strategy.query(
+        X_l, y_l, _read_images(paths, 8, "L"), net, n)])
+
+
+def test_pool_folder_is_listed_recursively_in_order(folders):
+    ids, paths = list_pool(folders / "pool")
+    assert len(ids) == 30 and ids == sorted(ids)
+    assert all(i.startswith(("a/", "b/")) for i in ids)
+    assert all(p.endswith(i) for i, p in zip(ids, paths))
+
+
+@pytest.mark.parametrize("name", ["entropy+div", "coreset"])
+def test_query_writes_the_local_answer(folders, tmp_path, name, capsys):
+    out = tmp_path / "next.txt"
+    assert cli.main(["query", "--labeled", str(folders / "labeled"),
+                     "--pool", str(folders / "pool"), "--n", "5",
+                     "--out", str(out), "--strategy", name,
+                     "--image-size", "8", "--grayscale", "--epochs", "2",
+                     "--device", "cpu"]) == 0
+    assert out.read_text().split() == _local_answer(folders, name, 5)
+    assert "5 ids of 30 pool images" in capsys.readouterr().err
+
+
+def test_query_reads_csv_tables(folders, tmp_path):
+    ids, paths = list_pool(folders / "pool")
+    with open(tmp_path / "pool.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "path"])
+        w.writerows(zip([f"x{i}" for i in range(len(ids))], paths))
+    table = read_table(tmp_path / "pool.csv")
+    assert table["id"][:2] == ["x0", "x1"]
+    out = tmp_path / "next.txt"
+    cli.main(["query", "--labeled", str(folders / "labeled"), "--pool",
+              str(tmp_path / "pool.csv"), "--n", "4", "--out", str(out),
+              "--strategy", "entropy", "--image-size", "8", "--grayscale",
+              "--epochs", "2", "--device", "cpu"])
+    expected = _local_answer(folders, "entropy", 4)
+    assert out.read_text().split() == [f"x{ids.index(i)}" for i in expected]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--pool", "missing_dir"], "argument --pool: missing_dir is neither"),
+    (["--n", "31"], "argument --n: 31 is more than the pool's 30 images"),
+    (["--strategy", "nope"], "Unknown strategy 'nope'")])
+def test_bad_query_options(folders, tmp_path, extra, message, capsys):
+    argv = ["query", "--labeled", str(folders / "labeled"), "--pool",
+            str(folders / "pool"), "--n", "3", "--out",
+            str(tmp_path / "o.txt"), "--image-size", "8", "--grayscale",
+            "--epochs", "1"] + extra
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert message in str(exc.value) + capsys.readouterr().err
+
+
+def test_query_on_ray_gives_the_local_answer(ray_cluster, folders, tmp_path):
+    out = tmp_path / "next.txt"
+    cli.main(["query", "--labeled", str(folders / "labeled"), "--pool",
+              str(folders / "pool"), "--n", "5", "--out", str(out),
+              "--strategy", "entropy", "--image-size", "8", "--grayscale",
+              "--epochs", "2", "--device", "cpu", "--ray-address", "local"])
+    assert out.read_text().split() == _local_answer(folders, "entropy", 5)
+
+
+def test_importing_the_package_and_the_cli_does_not_load_ray():
+    import subprocess
+    import sys
+
+    code = ("import sys, aalu_sk, aalu_sk.distributed, aalu_sk.cli; "
+            "aalu_sk.cli.build_parser(); print('ray' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_run_with_ray_scoring_gives_the_local_results(ray_cluster, tmp_path):
+    import json
+
+    tiny = ["--dataset", "digits", "--seeds", "0", "--initial", "60",
+            "--step", "30", "--final", "120", "--model", "small_cnn",
+            "--epochs", "1", "--batch-size", "64", "--strategies",
+            "entropy+div,coreset", "--device", "cpu", "--quiet"]
+    assert cli.main(["run", *tiny, "--out", str(tmp_path / "local")]) == 0
+    assert cli.main(["run", *tiny, "--out", str(tmp_path / "ray"),
+                     "--ray-address", "local"]) == 0
+    runs = [json.loads((tmp_path / d / "checkpoint.json").read_text())
+            ["runs"] for d in ("local", "ray")]
+    labeled = [{k: v["labeled"] for k, v in r.items()} for r in runs]
+    assert labeled[0] == labeled[1]
+    assert all(len(v) == 120 for v in labeled[0].values())
