@@ -227,6 +227,14 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
              f"{SELECTOR['vaal_channels']}." +
              (f" Wall time of this invocation: {wall:.0f} s." if wall else ""),
              ""]
+    missing = {"protocols": [p for p in PROTOCOLS if p not in protocols],
+               "strategies": [s for s in AALU + BASELINES
+                              if s not in strategies]}
+    left_out = [f"{kind} {', '.join(names)}"
+                for kind, names in missing.items() if names]
+    if left_out:
+        parts += ["**Not in this run** (the full benchmark has them): " +
+                  "; ".join(left_out) + ".", ""]
     csv_rows = []
     for protocol in protocols:
         rows = _rows(run_dir, protocol, strategies)
