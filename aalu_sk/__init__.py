@@ -5,7 +5,7 @@ and the baselines it is compared with.
 """
 
 from . import _compat
-from .classifier import ImageClassifier, TaskOutputs
+from .classifier import ImageClassifier, LossRecorder, TaskOutputs
 from .strategies import (AdversarialUncertaintySampler, BADGESampler,
                          CoreSetSampler, EntropySampler, MarginSampler,
                          RandomSampler, VAALSampler)
@@ -19,6 +19,7 @@ _compat.apply()
 __all__ = [
     "ImageClassifier",
     "TaskOutputs",
+    "LossRecorder",
     "AdversarialUncertaintySampler",
     "RandomSampler",
     "EntropySampler",
