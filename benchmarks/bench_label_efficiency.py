@@ -225,7 +225,10 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
              f"Selectors: {SELECTOR['selector_epochs']} epochs, batch "
              f"{SELECTOR['selector_batch_size']}, VAAL channels "
              f"{SELECTOR['vaal_channels']}." +
-             (f" Wall time of this invocation: {wall:.0f} s." if wall else ""),
+             (f" Wall time of this invocation: {wall:.0f} s." if wall else
+              " This invocation only rebuilt the report: the runs are the "
+              "run folders' checkpointed results, made on this machine by "
+              "earlier invocations (without --report-only) of this script."),
              ""]
     missing = {"protocols": [p for p in PROTOCOLS if p not in protocols],
                "strategies": [s for s in AALU + BASELINES

@@ -102,6 +102,30 @@ def _ids(X_pool):
     return np.array([f"img{i:04d}" for i in range(len(X_pool))])
 
 
+def test_blocks_keep_the_dataset_order_even_when_done_out_of_order(
+        ray_cluster):
+    """A Dataset keeps the DataContext of its creation: row order must be
+    switched on for the user's dataset, not only for the current context
+    (the blocks below finish last-first)."""
+    from aalu_sk.distributed._ray import ordered_execution
+
+    def slow_first(batch):  # defined here: pickled by value for workers
+        import time
+
+        time.sleep(0.4 * (3 - batch["id"][0] // 4))  # block 0: slowest
+        return batch
+
+    ray = ray_cluster
+    dataset = ray.data.from_items([{"id": i} for i in range(16)],
+                                  override_num_blocks=4)
+    with ordered_execution(ray, dataset):
+        refs = dataset.map_batches(slow_first, concurrency=4, num_cpus=0,
+                                   batch_size=None).to_numpy_refs()
+    ids = np.concatenate([block["id"] for block in ray.get(refs)])
+    np.testing.assert_array_equal(ids, np.arange(16))
+    assert not dataset.context.execution_options.preserve_order  # restored
+
+
 @pytest.fixture(scope="module")
 def sharded(ray_cluster, data):
     X_l, y_l, X_pool, net = data

@@ -39,19 +39,26 @@ def import_ray():
 
 
 @contextlib.contextmanager
-def ordered_execution(ray):
+def ordered_execution(ray, dataset=None):
     """Execute Ray Data pipelines inside the block with row order preserved.
 
     Distributed results must match the local path row for row, so a pool's
-    blocks have to come out of ``map_batches`` in the dataset's order.
+    blocks have to come out of ``map_batches`` in the dataset's order. A
+    Dataset keeps the DataContext of its creation (datasets derived from
+    it copy that one), so ``dataset``'s own context is switched as well as
+    the current one; both are restored on the way out.
     """
-    options = ray.data.DataContext.get_current().execution_options
-    old = options.preserve_order
-    options.preserve_order = True
+    contexts = [ray.data.DataContext.get_current()]
+    if dataset is not None and dataset.context is not contexts[0]:
+        contexts.append(dataset.context)
+    old = [c.execution_options.preserve_order for c in contexts]
+    for context in contexts:
+        context.execution_options.preserve_order = True
     try:
         yield
     finally:
-        options.preserve_order = old
+        for context, value in zip(contexts, old):
+            context.execution_options.preserve_order = value
 
 
 def cluster_cpus(ray):

@@ -265,7 +265,7 @@ def shard_pool(pool, estimator, outputs, *, num_workers=None, batch_size=None,
                          f"{list(OUTPUTS)}.")
     workers = num_workers or cluster_cpus(ray)
     start = time.perf_counter()
-    with ordered_execution(ray):
+    with ordered_execution(ray, pool):
         if {"features", "proba"} & set(outputs):
             per_batch = batch_size or 8 * int(getattr(estimator, "batch_size",
                                                       128) or 128)
