@@ -135,7 +135,7 @@ def _fmt(d):
             f"{100 * d['high']:+.2f}]")
 
 
-def protocol_report(protocol, rows, figure_path):
+def protocol_report(protocol, rows, figure_path, strategies=()):
     """Markdown for one protocol, and its learning-curve figure."""
     from aalu_sk.experiment.plotting import (aggregate, learning_curve_auc,
                                             plot_learning_curves)
@@ -171,6 +171,10 @@ def protocol_report(protocol, rows, figure_path):
              f"accuracy (%). Differences are paired by seed (same split, "
              f"initial set and first model), with a 95% bootstrap interval "
              f"over seeds; 'worst' is the lowest per-seed difference.", ""]
+    absent = [s for s in strategies if s not in complete]
+    if absent:
+        lines += ["Not run (or not complete) on this protocol: " +
+                  ", ".join(f"`{s}`" for s in absent) + ".", ""]
     if best is None or "random" not in complete:
         return "\n".join(lines + ["Not all runs are complete yet.", ""])
     lines += [f"Best baseline: **{best}** "
@@ -245,7 +249,8 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
             continue
         csv_rows += [dict(r, protocol=protocol) for r in rows]
         parts.append(protocol_report(
-            protocol, rows, results_dir / f"label_efficiency_{protocol}.png"))
+            protocol, rows, results_dir / f"label_efficiency_{protocol}.png",
+            strategies))
     (results_dir / "label_efficiency.md").write_text("\n".join(parts))
     if csv_rows:
         import csv
