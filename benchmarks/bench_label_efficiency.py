@@ -49,9 +49,13 @@ PROTOCOLS = {
                     step=0.05, final=0.40, epochs=20, batch_size=64),
 }
 #: AALU configurations; every other strategy is a baseline.
-AALU = ("aalu", "aalu+topk", "aalu-full", "aalu_paper", "aalu_paper+div")
+AALU = ("aalu", "aalu+topk", "aalu-full", "aalu_unsorted", "aalu_paper",
+        "aalu_paper+div")
 #: Benchmark-only names: a registry name run with other selector options.
 VARIANTS = {"aalu-full": ("aalu", {"selector_max_steps": None})}
+#: Benchmark-only strategies: the default preset with one of its choices
+#: undone, registered (:data:`aalu_sk.strategies.STRATEGIES`) for the run.
+ABLATIONS = {"aalu_unsorted": {"sort_prediction": False}}
 BASELINES = ("random", "entropy", "entropy+div", "margin", "margin+div",
              "badge", "coreset", "vaal", "vaal+div", "losslearn",
              "losslearn+div")
@@ -79,8 +83,12 @@ def parse_args(argv=None):
 
 
 def _config(protocol, strategy, seeds, quick):
+    from aalu_sk import AdversarialUncertaintySampler
     from aalu_sk.experiment import ExperimentConfig
+    from aalu_sk.strategies import STRATEGIES
 
+    for name, fixed in ABLATIONS.items():
+        STRATEGIES.setdefault(name, (AdversarialUncertaintySampler, fixed))
     params = dict(PROTOCOLS[protocol])
     if quick:
         params.update(epochs=1, final=params["initial"] + params["step"])
@@ -224,7 +232,9 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
              "Strategies: " + ", ".join(f"`{s}`" for s in strategies) +
              f". AALU configurations (bold): `aalu` is the default preset, "
              f"`aalu-full` the same without the selector's step budget "
-             f"(full epochs), `aalu_paper` is Zhu & Wang's exact recipe; "
+             f"(full epochs), `aalu_unsorted` the same feeding the "
+             f"assistant p in class order, `aalu_paper` is Zhu & Wang's "
+             f"exact recipe; "
              f"`+div`/`+topk` switch the batch rule. "
              f"Selectors: {SELECTOR['selector_epochs']} epochs, batch "
              f"{SELECTOR['selector_batch_size']}, VAAL channels "

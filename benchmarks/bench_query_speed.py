@@ -32,7 +32,7 @@ from _provenance import provenance
 from aalu_sk import ImageClassifier
 from aalu_sk._runtime import resolve_device
 from aalu_sk.experiment.datasets import load_dataset
-from aalu_sk.experiment import STRATEGIES
+from aalu_sk.strategies import make_strategy
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ("aalu", "vaal", "coreset", "entropy", "random")
@@ -100,7 +100,8 @@ def main(argv=None):
     X_w, y_w = make_pool(source, labels, 200, rng)
     warm = clone(template).set_params(max_epochs=1).fit(X_w[:100], y_w[:100])
     for name in names:
-        STRATEGIES[name](args.seed, 1, args.device, vaal_channels=channels) \
+        make_strategy(name, args.seed, device=args.device, selector_epochs=1,
+                      vaal_channels=channels) \
             .query(X_w[:100], y_w[:100], X_w[100:], warm, 10)
     records = []
     for size in sizes:
@@ -118,8 +119,9 @@ def main(argv=None):
         print(f"pool {size}: {n_labeled} labeled, task model trained in "
               f"{train:.2f} s; selecting {budget}", flush=True)
         for name in names:
-            strategy = STRATEGIES[name](
-                args.seed, selector_epochs, args.device,
+            strategy = make_strategy(
+                name, args.seed, device=args.device,
+                selector_epochs=selector_epochs,
                 selector_batch_size=args.selector_batch_size,
                 vaal_channels=channels)
             times = []

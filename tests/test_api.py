@@ -85,6 +85,32 @@ def _aalu_use_prediction():
     assert without.assistant_.net[0].in_features == 32
 
 
+def _aalu_sort_prediction():
+    # Sorted, p enters the assistant as a multiset: permuting each row's
+    # classes changes nothing, in training or in scoring. In class order
+    # (the paper's preset) it does.
+    f_l, p_l, loss, f_u, p_u = tiny_features()
+    rng = np.random.RandomState(1)
+    shuffled = [np.array([row[rng.permutation(3)] for row in p])
+                for p in (p_l, p_u)]
+
+    def scores(p_lab, p_pool, **params):
+        sampler = AdversarialUncertaintySampler(
+            **{"epochs": 3, "random_state": 0, **params})
+        return sampler, sampler.fit_scores(f_l, p_lab, loss, f_u, p_pool)
+
+    on, s_on = scores(p_l, p_u)
+    np.testing.assert_allclose(scores(*shuffled)[1], s_on)
+    np.testing.assert_allclose(on.score(f_u, shuffled[1]), s_on)
+    off, s_off = scores(p_l, p_u, preset="paper", epochs=3)
+    assert not np.allclose(scores(*shuffled, preset="paper")[1], s_off)
+    assert (on.sort_prediction_, off.sort_prediction_) == (True, False)
+    # an explicit value beats the preset's
+    assert not scores(p_l, p_u, sort_prediction=False)[0].sort_prediction_
+    with pytest.raises(ValueError, match="sort_prediction"):
+        aalu_scores(sort_prediction="yes")
+
+
 def _aalu_adversarial():
     # Without the adversarial game beta has no effect; with it, it has.
     s0 = aalu_scores(adversarial=False, beta=0.0)[1]
@@ -322,6 +348,8 @@ PARAM_TESTS = {
     (AdversarialUncertaintySampler, "margin"): _aalu_margin,
     (AdversarialUncertaintySampler, "ranking_weight"): _aalu_ranking_weight,
     (AdversarialUncertaintySampler, "use_prediction"): _aalu_use_prediction,
+    (AdversarialUncertaintySampler, "sort_prediction"):
+        _aalu_sort_prediction,
     (AdversarialUncertaintySampler, "adversarial"): _aalu_adversarial,
     (AdversarialUncertaintySampler, "epochs"): _aalu_epochs,
     (AdversarialUncertaintySampler, "max_steps"): _aalu_max_steps,

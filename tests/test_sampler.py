@@ -68,6 +68,51 @@ def test_ablation_presets_are_the_papers_table():
     assert all(defaults[k] == v for k, v in ABLATIONS["AALU"].items())
 
 
+def confusion_pool(seed=0, n_lab=90, n_pool=300, n_hard=20, k=5, dim=8):
+    """Losses follow how split a prediction is, whatever the classes.
+
+    The labeled set's high-loss samples are split between classes 0 and 1;
+    the pool's first ``n_hard`` samples are split the same way between
+    classes 3 and 4, a confusion no labeled sample shows; everything else
+    is confident. Features carry no signal.
+    """
+    rng = np.random.RandomState(seed)
+
+    def confident(n):
+        p = np.full((n, k), 0.02 / (k - 1))
+        p[np.arange(n), rng.randint(k, size=n)] = 0.98
+        return p
+
+    def split(n, a, b):
+        p = np.full((n, k), 0.02 / (k - 2))
+        p[:, a], p[:, b] = 0.5, 0.48
+        return p
+
+    p_l, loss = confident(n_lab), rng.rand(n_lab) * 0.05
+    p_l[:15], loss[:15] = split(15, 0, 1), 1.0 + rng.rand(15)
+    p_u = confident(n_pool)
+    p_u[:n_hard] = split(n_hard, 3, 4)
+    return (rng.randn(n_lab, dim), p_l, loss, rng.randn(n_pool, dim), p_u,
+            n_hard)
+
+
+def test_sorted_prediction_carries_the_loss_ranking_to_other_classes():
+    """The default feeds p sorted: what the ranking loss learnt about a
+    0/1 confusion finds the pool's 3/4 confusions; in class order (the
+    paper) it mostly does not."""
+    found = {}
+    for sort in (True, False):
+        found[sort] = []
+        for seed in (0, 1):
+            f_l, p_l, loss, f_u, p_u, n_hard = confusion_pool(seed)
+            scores = AdversarialUncertaintySampler(
+                epochs=50, random_state=seed, sort_prediction=sort
+            ).fit_scores(f_l, p_l, loss, f_u, p_u)
+            found[sort].append(np.mean(np.argsort(-scores)[:n_hard] < n_hard))
+    assert min(found[True]) >= 0.9, found
+    assert np.mean(found[True]) > np.mean(found[False]) + 0.3, found
+
+
 @pytest.mark.parametrize("preset", ["paper", "default"])
 def test_ranking_alone_scores_higher_loss_higher(preset):
     """lossLearn: trained on Eq. 8 only, A orders samples by task loss."""

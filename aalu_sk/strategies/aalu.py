@@ -37,8 +37,10 @@ ABLATIONS = {
 #: is Zhu & Wang's recipe exactly; ``"default"`` is what the
 #: label-efficiency benchmark found best (``docs/benchmarks``).
 PRESETS = {
-    "paper": dict(loss_source="final", diversity=None, max_steps=None),
-    "default": dict(loss_source="final", diversity="kmeans", max_steps=1000),
+    "paper": dict(loss_source="final", sort_prediction=False, diversity=None,
+                  max_steps=None),
+    "default": dict(loss_source="final", sort_prediction=True,
+                    diversity="kmeans", max_steps=1000),
 }
 _LOSS_SOURCES = ("final", "training", "auto")
 
@@ -63,7 +65,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     Eq. 8  loss ranking          ``ranking_weight`` (lambda), ``margin``,
                                  ``loss_source`` (where ``l`` comes from)
     Eq. 9  ``L_A``               ``ranking_weight``
-    input ``m = [z, p]``         ``use_prediction``
+    input ``m = [z, p]``         ``use_prediction``, ``sort_prediction``
     Algorithm 1 (training)       ``epochs``, ``max_steps``, ``lr``,
                                  ``batch_size``
     batch of the top scores      ``diversity``
@@ -82,23 +84,25 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     AALU (default)            True             True            10
     ========================  ===============  ==============  ==============
 
-    Presets (:data:`PRESETS`) set the three parameters that go beyond the
+    Presets (:data:`PRESETS`) set the four parameters that go beyond the
     paper, where they are left at ``"auto"``:
 
-    ==============  ====================  =====================  ============
-    preset          ``loss_source``       ``diversity``          ``max_steps``
-    ==============  ====================  =====================  ============
-    ``"paper"``     ``"final"``           None (top-k)           None
-    ``"default"``   ``"final"``           ``"kmeans"``           1000
-    ==============  ====================  =====================  ============
+    =============  ===============  ===================  =============  =========
+    preset         ``loss_source``  ``sort_prediction``  ``diversity``  ``max_st
+                                                                        eps``
+    =============  ===============  ===================  =============  =========
+    ``"paper"``    ``"final"``      False                None (top-k)   None
+    ``"default"``  ``"final"``      True                 ``"kmeans"``   1000
+    =============  ===============  ===================  =============  =========
 
     Parameters
     ----------
     preset : {"default", "paper"}, default="default"
         ``"paper"`` reproduces Zhu & Wang exactly: final-model losses,
-        plain top-k, ``epochs`` full passes. ``"default"`` keeps the
-        paper's equations and losses, forms the batch with k-means among
-        the top candidates and caps training at 1000 steps; see the
+        ``p`` as the model gives it, plain top-k, ``epochs`` full passes.
+        ``"default"`` keeps the paper's equations and losses, feeds the
+        assistant ``p`` sorted, forms the batch with k-means among the top
+        candidates and caps training at 1000 steps; see the
         label-efficiency benchmark for why.
     latent_dim : int, default=32
         Size of the VAE's latent ``z``.
@@ -114,6 +118,15 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         (Eq. 9); 0 turns the ranking loss off.
     use_prediction : bool, default=True
         Feed the softmax prediction ``p`` to the assistant next to ``z``.
+    sort_prediction : bool or "auto", default="auto"
+        Feed ``p`` with its entries sorted in decreasing order (the
+        largest probability first) instead of in class order. A sample's
+        loss depends on how confident and how split its prediction is, not
+        on which class it names; sorted, ``p`` says exactly that, so the
+        ranking loss learnt on a few labeled samples carries over to every
+        class. In class order (the paper) the assistant has to learn the
+        same function once per class. ``"auto"``: the preset's. Ignored
+        with ``use_prediction=False``.
     adversarial : bool, default=True
         Train VAE and assistant adversarially (Eq. 5 and 7). With False the
         VAE learns ``L_rep`` only and the assistant the ranking loss only.
@@ -162,12 +175,16 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     scores_ : ndarray of shape (n_pool,)
         Assistant scores ``A(m)`` of the last pool; larger means "query".
     config_ : dict
-        The effective ``loss_source``, ``diversity`` and ``max_steps`` of
-        the last query, after the preset and ``"auto"`` were resolved.
+        The effective ``loss_source``, ``sort_prediction``, ``diversity``
+        and ``max_steps`` of the last query, after the preset and
+        ``"auto"`` were resolved.
     vae_ : FeatureVAE
         The trained VAE of the last query (moved to the CPU).
     assistant_ : Assistant
         The trained assistant (returns logits; ``A = sigmoid``), on the CPU.
+    sort_prediction_ : bool
+        Whether the fitted assistant reads ``p`` sorted; :meth:`score`
+        feeds it the same way.
     scale_ : tuple of Tensor
         Per-feature mean and standard deviation the VAE's inputs are
         standardised with.
@@ -217,10 +234,10 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
 
     def __init__(self, preset="default", latent_dim=32, hidden_dim=512,
                  beta=1.0, margin=0.1, ranking_weight=10.0,
-                 use_prediction=True, adversarial=True, epochs=100,
-                 max_steps="auto", lr=5e-4, batch_size=128,
-                 loss_source="auto", diversity="auto", device="auto",
-                 random_state=None, verbose=0):
+                 use_prediction=True, sort_prediction="auto",
+                 adversarial=True, epochs=100, max_steps="auto", lr=5e-4,
+                 batch_size=128, loss_source="auto", diversity="auto",
+                 device="auto", random_state=None, verbose=0):
         self.preset = preset
         self.latent_dim = latent_dim
         self.hidden_dim = hidden_dim
@@ -228,6 +245,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         self.margin = margin
         self.ranking_weight = ranking_weight
         self.use_prediction = use_prediction
+        self.sort_prediction = sort_prediction
         self.adversarial = adversarial
         self.epochs = epochs
         self.max_steps = max_steps
@@ -262,6 +280,9 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
                   if isinstance(getattr(self, name), str)
                   and getattr(self, name) == "auto" else getattr(self, name)
                   for name in PRESETS[self.preset]}
+        if not isinstance(config["sort_prediction"], (bool, np.bool_)):
+            raise ValueError(f"sort_prediction must be True, False or "
+                             f"'auto'; got {self.sort_prediction!r}.")
         steps = config["max_steps"]
         if steps is not None and (isinstance(steps, (bool, np.bool_)) or
                                   not isinstance(steps, numbers.Integral)
@@ -398,6 +419,8 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
                                 loss_labeled, features_pool, proba_pool,
                                 device)
         rng = self.random_state if random_state is None else random_state
+        # How p enters m is part of the fitted assistant: score() reads it.
+        self.sort_prediction_ = bool(config["sort_prediction"])
         start = time.perf_counter()
         with seeded(seed_from(rng), device):
             f_l, f_u = t["features_labeled"], t["features_pool"]
@@ -526,7 +549,12 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         return mean.float(), std.float()
 
     def _assistant_input(self, z, proba):
-        return torch.cat([z, proba], dim=1) if self.use_prediction else z
+        """``m = [z, p]``, with ``p`` sorted when the fit said so."""
+        if not self.use_prediction:
+            return z
+        if self.sort_prediction_:
+            proba = torch.sort(proba, dim=1, descending=True).values
+        return torch.cat([z, proba], dim=1)
 
     def _train(self, f_l, f_u, scale, t, device, max_steps):
         n_l, n_u, dim = f_l.shape[0], f_u.shape[0], f_l.shape[1]
