@@ -48,12 +48,17 @@ bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_query_speed.py \
 		--sizes 1000 5000 20000 50000 --selector-epochs 1 --epochs 20 \
 		--vaal-channels 32,64 --out benchmarks/results/query_speed_to_50k.md
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_query_speed.py \
+		--sizes 3000 --epochs 20 --selector-epochs 100 \
+		--vaal-channels 32,64 --strategies aalu,aalu_paper,vaal,entropy \
+		--out benchmarks/results/query_speed_mnist5k_pool.md
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_large_pool.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_scaling.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_scaling.py --ray
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_label_efficiency.py \
 		--jobs 2
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/diagnose_aalu.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/score_quality.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_stopping.py
 
 clean:
