@@ -1,0 +1,81 @@
+"""The benchmark scripts still run: each one's smoke mode, as a command.
+
+``make bench`` takes hours, so CI runs only the ``--quick`` modes, which
+exercise the same code paths on tiny settings and write into a temporary
+folder. A script that breaks against the library fails here, not the
+next time someone regenerates the results.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_script(name, *args):
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / name), *map(str, args)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.mark.slow
+def test_query_speed_quick(tmp_path):
+    out = tmp_path / "speed.md"
+    run_script("bench_query_speed.py", "--quick", "--strategies",
+               "aalu,aalu_paper,vaal,entropy", "--out", out)
+    text = out.read_text()
+    assert "| 500 |" in text and "| 1000 |" in text
+    assert "aalu_paper s/100" in text
+
+
+@pytest.mark.slow
+def test_score_quality_quick(tmp_path):
+    out = tmp_path / "quality.md"
+    run_script("score_quality.py", "--quick", "--out", out)
+    text = out.read_text()
+    for name in ("aalu", "aalu_unsorted", "aalu_paper", "margin",
+                 "entropy"):
+        assert f"| {name} |" in text
+    assert "## `digits-small`" in text and "## `mnist5k`" in text
+
+
+@pytest.mark.slow
+def test_label_efficiency_quick_and_report(tmp_path):
+    runs, results = tmp_path / "runs", tmp_path / "results"
+    common = ["--protocols", "digits-small", "--run-dir", runs,
+              "--results-dir", results]
+    run_script("bench_label_efficiency.py", "--quick", *common)
+    for name in ("aalu", "aalu_paper", "random", "margin_div"):
+        assert (runs / "digits-small" / name / "results.csv").is_file()
+    text = (results / "label_efficiency.md").read_text()
+    assert "## Protocol `digits-small`" in text
+    assert "Targets for the default `aalu`" in text
+
+
+def test_label_efficiency_ablation_is_the_default_with_p_in_class_order(
+        monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import bench_label_efficiency as bench
+    from aalu_sk.strategies import STRATEGIES, make_strategy
+
+    before = dict(STRATEGIES)
+    try:
+        config = bench._config("digits-small", "aalu_unsorted", [0], True)
+        assert config.strategies == ("aalu_unsorted",)
+        ablation, default = make_strategy("aalu_unsorted"), \
+            make_strategy("aalu")
+        assert ablation.sort_prediction is False
+        assert {k: v for k, v in ablation.get_params().items()
+                if k != "sort_prediction"} == \
+            {k: v for k, v in default.get_params().items()
+             if k != "sort_prediction"}
+    finally:
+        STRATEGIES.clear()
+        STRATEGIES.update(before)
