@@ -87,13 +87,14 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     Presets (:data:`PRESETS`) set the four parameters that go beyond the
     paper, where they are left at ``"auto"``:
 
-    =============  ===============  ===================  =============  =========
-    preset         ``loss_source``  ``sort_prediction``  ``diversity``  ``max_st
-                                                                        eps``
-    =============  ===============  ===================  =============  =========
-    ``"paper"``    ``"final"``      False                None (top-k)   None
-    ``"default"``  ``"final"``      True                 ``"kmeans"``   1000
-    =============  ===============  ===================  =============  =========
+    ===================  ==============  ==============
+    parameter            ``"paper"``     ``"default"``
+    ===================  ==============  ==============
+    ``loss_source``      ``"final"``     ``"final"``
+    ``sort_prediction``  False           True
+    ``diversity``        None (top-k)    ``"kmeans"``
+    ``max_steps``        None            1000
+    ===================  ==============  ==============
 
     Parameters
     ----------
