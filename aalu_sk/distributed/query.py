@@ -120,7 +120,8 @@ class _Query:
         m = diversity_candidates(n, pool.n_pool)
         positions, rows = pool.top(scorer, tie_break_keys(pool.n_pool, rng),
                                    m, columns=[column] if m > n else [])
-        return pick_diverse(positions, rows.get(column), n, rng)
+        return pick_diverse(positions, rows.get(column), n, rng,
+                            candidate_scores=rows["score"])
 
     def fit_selector(self, *args):
         """``strategy.fit_selector(*args, rng)`` on the driver or a worker."""
