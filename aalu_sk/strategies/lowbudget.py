@@ -190,6 +190,9 @@ class ProbCoverSampler(_LabelFreeSampler):
         the query.
     delta_ : float
         The radius the last query used.
+    n_classes_ : int or None
+        The heuristic's number of pseudo-classes in the last query (None
+        when ``delta`` was given).
     representation_ : object
         The representation the last query embedded with.
 
@@ -248,11 +251,11 @@ class ProbCoverSampler(_LabelFreeSampler):
     def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
                 rng):
         emb = self._embedding(X_labeled, X_pool, estimator, rng)
-        delta = self.delta
+        delta, self.n_classes_ = self.delta, None
         if delta is None:
-            delta = purity_delta(emb, self._pseudo_classes(y_labeled,
-                                                           estimator),
-                                 alpha=self.alpha, random_state=rng)
+            self.n_classes_ = self._pseudo_classes(y_labeled, estimator)
+            delta = purity_delta(emb, self.n_classes_, alpha=self.alpha,
+                                 random_state=rng)
         self.delta_ = delta
         n_lab = X_labeled.shape[0]
         picked, degrees = probcover(emb, np.arange(n_lab), n_instances,
