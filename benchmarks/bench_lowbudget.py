@@ -121,19 +121,20 @@ def main(argv=None):
         args.seeds, args.cycles = args.seeds[:1], 3
     digits = load_digits()
     X, y = digits.data / 16.0, digits.target
+    points = sorted({min(c, args.cycles) for c in (1, 3, 10)})
     rows = []
     for name, make in methods(args.whiten).items():
         curves, secs = zip(*(run(make, X, y, s, args.cycles, args.step,
                                  args.whiten) for s in args.seeds))
         curves = np.array(curves)
         aulc = curves.mean(axis=1)
-        at = [curves[:, min(c, args.cycles) - 1] for c in (1, 3, 10)]
+        at = [curves[:, c - 1] for c in points]
         rows.append(
             f"| {name} | {100 * aulc.mean():.1f} ± {100 * aulc.std():.1f} | "
             + " | ".join(f"{100 * a.mean():.1f}" for a in at)
             + f" | {np.mean(secs):.1f} |")
         print(rows[-1], flush=True)
-    labels = [args.step * min(c, args.cycles) for c in (1, 3, 10)]
+    labels = [args.step * c for c in points]
     text = "\n".join([
         "# Very low budgets on digits",
         "",

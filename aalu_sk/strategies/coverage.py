@@ -20,6 +20,8 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 
+from ..validation import check_samples
+
 __all__ = ["l2_normalize", "kmeans_labels", "typicality", "typiclust",
            "coverage_graph", "ball_purity", "purity_delta", "probcover",
            "MINIBATCH_ABOVE"]
@@ -35,16 +37,11 @@ MINIBATCH_ABOVE = 5_000_000
 
 
 def _check_features(features, name="features"):
-    X = np.asarray(features)
-    if X.dtype == object or X.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers; got dtype {X.dtype}.")
-    if X.ndim != 2 or X.shape[0] == 0:
-        raise ValueError(f"{name} must be a non-empty 2-d array (n_samples, "
+    X = check_samples(features, name)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-d array (n_samples, "
                          f"n_features); got shape {X.shape}.")
-    X = X.astype(np.float64, copy=False)
-    if not np.isfinite(X).all():
-        raise ValueError(f"{name} contains NaN or infinite values.")
-    return X
+    return X.astype(np.float64, copy=False)
 
 
 def _check_labeled(labeled, n_samples):

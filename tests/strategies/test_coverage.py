@@ -135,7 +135,8 @@ def test_typiclust_is_seeded():
     (dict(labeled=np.ones(3, bool)), ValueError, r"shape \(10,\)"),
     (dict(clusters=np.zeros(9, int)), ValueError, "clusters must be"),
     (dict(features=np.full((10, 2), np.nan)), ValueError, "NaN"),
-    (dict(features=np.zeros(10)), ValueError, "2-d"),
+    (dict(features=np.zeros(10)), ValueError, "2 dimensions"),
+    (dict(features=np.zeros((10, 2, 2))), ValueError, "2-d array"),
 ])
 def test_typiclust_errors(kwargs, error, match):
     args = {**dict(features=np.random.RandomState(0).rand(10, 2),
