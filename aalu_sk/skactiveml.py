@@ -341,7 +341,7 @@ def make_skactiveml_strategy(strategy_class):
     >>> from aalu_sk import EntropySampler
     >>> Entropy = make_skactiveml_strategy(EntropySampler)
     >>> sorted(Entropy(random_state=0).get_params())
-    ['clf_embedding_flag_name', 'missing_label', 'random_state']
+    ['clf_embedding_flag_name', 'diversity', 'missing_label', 'random_state']
     """
     if not (isinstance(strategy_class, type) and
             issubclass(strategy_class, BaseQueryStrategy)) or \

@@ -10,7 +10,8 @@ labels, mean and standard deviation over the seeds.
 
 Methods: aalu_sk's ``TypiClustSampler`` and ``ProbCoverSampler`` on
 their default view (``PixelPCA``, L2-normalised), the same on the raw
-pixels (``FunctionTransformer``), scikit-activeml 1.0.1's ``TypiClust``
+pixels (``FunctionTransformer``), ProbCover with a fixed ``delta=0.8``
+instead of the purity heuristic's, scikit-activeml 1.0.1's ``TypiClust``
 and ``ProbCover`` (their defaults, with ``n_classes=10``) on the same
 normalised PixelPCA embedding, and random sampling.
 
@@ -70,6 +71,8 @@ def methods(whiten):
                                                 n_classes=10, random_state=s),
         "probcover (raw pixels)": lambda s: ProbCoverSampler(
             representation=raw, n_classes=10, random_state=s),
+        "probcover (delta=0.8)": lambda s: ProbCoverSampler(
+            representation=view, delta=0.8, random_state=s),
         "skactiveml TypiClust": _Skactiveml(
             lambda s: TypiClust(random_state=s)),
         "skactiveml ProbCover": _Skactiveml(

@@ -51,7 +51,7 @@ strategies = {
         representation=FunctionTransformer(), random_state=0),
     "ProbCover, heuristic delta": ProbCoverSampler(n_classes=10,
                                                    random_state=0),
-    "ProbCover, delta=0.7": ProbCoverSampler(delta=0.7, random_state=0),
+    "ProbCover, delta=0.8": ProbCoverSampler(delta=0.8, random_state=0),
     "random": RandomSampler(random_state=0),
 }
 curves = {}

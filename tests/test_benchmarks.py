@@ -90,5 +90,6 @@ def test_lowbudget_quick(tmp_path):
     names = [r.split("|")[1].strip() for r in rows[1:]]
     assert names == ["random", "typiclust", "typiclust (raw pixels)",
                      "probcover", "probcover (raw pixels)",
+                     "probcover (delta=0.8)",
                      "skactiveml TypiClust", "skactiveml ProbCover"]
     assert "acc@10" in rows[0] and "acc@30" in rows[0]
