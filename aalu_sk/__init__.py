@@ -8,7 +8,8 @@ from . import _compat
 from .classifier import ImageClassifier, LossRecorder, TaskOutputs
 from .strategies import (AdversarialUncertaintySampler, BADGESampler,
                          CoreSetSampler, EntropySampler, MarginSampler,
-                         RandomSampler, VAALSampler)
+                         ProbCoverSampler, RandomSampler, TypiClustSampler,
+                         VAALSampler)
 
 __version__ = "0.1.0"
 
@@ -27,5 +28,7 @@ __all__ = [
     "CoreSetSampler",
     "BADGESampler",
     "VAALSampler",
+    "TypiClustSampler",
+    "ProbCoverSampler",
     "__version__",
 ]

@@ -185,7 +185,9 @@ class _SkactivemlAdapter(SingleAnnotatorPoolQueryStrategy):
             Labels, ``missing_label`` for the unlabeled samples.
         clf : SkactivemlClassifier, ImageClassifier or None, default=None
             The task model; needed unless the strategy reads no model
-            (random, VAAL).
+            (random, VAAL, TypiClust, ProbCover; the last two embed with
+            ``clf``'s representation if it has one, see
+            :mod:`aalu_sk.strategies.lowbudget`).
         fit_clf : bool, default=True
             Fit a clone of ``clf`` on the labeled samples first; if False,
             ``clf`` must be fitted.
@@ -228,7 +230,10 @@ array-like of shape (n_candidates, ...), default=None
             indices = np.zeros(0, dtype=int)
             utilities = np.zeros((0, n_columns))
             return (indices, utilities) if return_utilities else indices
-        estimator = None
+        # A strategy that reads no task model still gets ``clf`` as it is
+        # (unfitted): the low-budget ones embed with its representation,
+        # if it has one (``clf.representation`` and ``clf.embed``).
+        estimator = clf
         if strategy.needs_estimator:
             if fit_clf:
                 clf = self._fitted(clf, X, y, labeled, strategy)
@@ -336,7 +341,7 @@ def make_skactiveml_strategy(strategy_class):
     >>> from aalu_sk import EntropySampler
     >>> Entropy = make_skactiveml_strategy(EntropySampler)
     >>> sorted(Entropy(random_state=0).get_params())
-    ['clf_embedding_flag_name', 'missing_label', 'random_state']
+    ['clf_embedding_flag_name', 'diversity', 'missing_label', 'random_state']
     """
     if not (isinstance(strategy_class, type) and
             issubclass(strategy_class, BaseQueryStrategy)) or \

@@ -19,7 +19,8 @@ from sklearn.utils import estimator_checks
 import aalu_sk
 from aalu_sk import (AdversarialUncertaintySampler, BADGESampler,
                      CoreSetSampler, EntropySampler, ImageClassifier,
-                     MarginSampler, RandomSampler, VAALSampler)
+                     MarginSampler, ProbCoverSampler, RandomSampler,
+                     TypiClustSampler, VAALSampler)
 
 STRATEGY_CLASSES = [getattr(aalu_sk, n) for n in aalu_sk.__all__
                     if n.endswith("Sampler")]
@@ -341,6 +342,112 @@ def _random_state_of(cls):
     return test
 
 
+def _lowbudget_pool():
+    """Blobs of 40, 30 and 4 points, far apart."""
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.randn(40, 2), rng.randn(30, 2) + [20, 0],
+                   0.01 * rng.randn(4, 2) + [0, 20]]) + [50, 50]
+    return X, np.repeat([0, 1, 2], [40, 30, 4])
+
+
+def _lowbudget_query(cls, n=3, **params):
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, blob = _lowbudget_pool()
+    params = {"representation": FunctionTransformer(), "normalize": False,
+              "random_state": 0, **params}
+    if cls is ProbCoverSampler and params.get("delta") is None:
+        params.setdefault("n_classes", 3)
+    qs = cls(**params)
+    picks = qs.query(None, None, X, None, n)
+    return qs, picks, blob
+
+
+def _lowbudget_representation(cls):
+    def test():
+        from sklearn.decomposition import PCA
+
+        X, blob = _lowbudget_pool()
+        rep = PCA(n_components=1).fit(X * [1, 0])  # x only: blobs 0, 2 merge
+        qs, picks, _ = _lowbudget_query(cls, n=2, representation=rep,
+                                        **({"delta": 4.0} if cls is
+                                           ProbCoverSampler else {}))
+        assert qs.representation_ is rep
+        # Along x, blobs 0 and 2 are one group: one pick each side.
+        assert sorted(np.where(blob[picks] == 2, 0, blob[picks])) == [0, 1]
+        qs, picks, _ = _lowbudget_query(cls, n=2, representation=None)
+        assert type(qs.representation_).__name__ == "PixelPCA"
+    return test
+
+
+def _lowbudget_normalize(cls):
+    def test():
+        a = _lowbudget_query(cls, normalize=False, delta=3.0)[0] \
+            if cls is ProbCoverSampler else _lowbudget_query(cls)[0]
+        b = _lowbudget_query(cls, normalize=True, delta=0.05)[0] \
+            if cls is ProbCoverSampler else \
+            _lowbudget_query(cls, normalize=True)[0]
+        assert not np.allclose(a.scores_, b.scores_)
+    return test
+
+
+def _lowbudget_random_state(cls):
+    def test():
+        X = np.repeat(np.eye(6) * 10, 5, axis=0)  # 6 equal, tied blobs
+        extra = {"delta": 1.0} if cls is ProbCoverSampler else {}
+        from sklearn.preprocessing import FunctionTransformer
+
+        def first(seed):
+            return int(cls(representation=FunctionTransformer(),
+                           normalize=False, random_state=seed, **extra)
+                       .query(None, None, X, None, 1)[0]) // 5
+
+        picks = [first(s) for s in range(8)]
+        again = [first(s) for s in range(8)]
+        assert picks == again and len(set(picks)) > 1
+    return test
+
+
+def _typiclust_k():
+    a = _lowbudget_query(TypiClustSampler, k=2)[0]
+    b = _lowbudget_query(TypiClustSampler, k=20)[0]
+    assert not np.allclose(a.scores_, b.scores_)
+
+
+def _typiclust_min_cluster_size():
+    _, picks, blob = _lowbudget_query(TypiClustSampler, min_cluster_size=6)
+    assert blob[picks].tolist() == [0, 1, 0]  # the 4-point blob skipped
+    _, picks, blob = _lowbudget_query(TypiClustSampler, min_cluster_size=4)
+    assert blob[picks].tolist() == [0, 1, 2]
+
+
+def _typiclust_max_clusters():
+    _, picks, blob = _lowbudget_query(TypiClustSampler, n=2, max_clusters=1)
+    assert blob[picks].tolist() == [0, 0]  # one cluster: its densest part
+    _, picks, blob = _lowbudget_query(TypiClustSampler, n=2)
+    assert blob[picks].tolist() == [0, 1]
+
+
+def _probcover_delta():
+    qs, picks, blob = _lowbudget_query(ProbCoverSampler, n=2, delta=8.0)
+    assert qs.delta_ == 8.0 and blob[picks].tolist() == [0, 1]
+    qs, picks, blob = _lowbudget_query(ProbCoverSampler, n=2, delta=0.1)
+    assert blob[picks[0]] == 2  # small balls: the tight blob is densest
+
+
+def _probcover_alpha():
+    a = _lowbudget_query(ProbCoverSampler, alpha=0.5)[0].delta_
+    b = _lowbudget_query(ProbCoverSampler, alpha=0.99)[0].delta_
+    assert a > b
+
+
+def _probcover_n_classes():
+    qs = _lowbudget_query(ProbCoverSampler, n_classes=2)[0]
+    assert qs.n_classes_ == 2
+    assert _lowbudget_query(ProbCoverSampler, n_classes=8)[0].delta_ < \
+        qs.delta_
+
+
 PARAM_TESTS = {
     (AdversarialUncertaintySampler, "latent_dim"): _aalu_latent_dim,
     (AdversarialUncertaintySampler, "hidden_dim"): _aalu_hidden_dim,
@@ -385,6 +492,22 @@ PARAM_TESTS = {
     (MarginSampler, "random_state"): _random_state_of(MarginSampler),
     (MarginSampler, "diversity"): _diversity_of(MarginSampler),
     (BADGESampler, "random_state"): _random_state_of(BADGESampler),
+    (TypiClustSampler, "representation"):
+        _lowbudget_representation(TypiClustSampler),
+    (TypiClustSampler, "k"): _typiclust_k,
+    (TypiClustSampler, "min_cluster_size"): _typiclust_min_cluster_size,
+    (TypiClustSampler, "max_clusters"): _typiclust_max_clusters,
+    (TypiClustSampler, "normalize"): _lowbudget_normalize(TypiClustSampler),
+    (TypiClustSampler, "random_state"):
+        _lowbudget_random_state(TypiClustSampler),
+    (ProbCoverSampler, "representation"):
+        _lowbudget_representation(ProbCoverSampler),
+    (ProbCoverSampler, "delta"): _probcover_delta,
+    (ProbCoverSampler, "alpha"): _probcover_alpha,
+    (ProbCoverSampler, "n_classes"): _probcover_n_classes,
+    (ProbCoverSampler, "normalize"): _lowbudget_normalize(ProbCoverSampler),
+    (ProbCoverSampler, "random_state"):
+        _lowbudget_random_state(ProbCoverSampler),
 }
 
 

@@ -79,3 +79,17 @@ def test_label_efficiency_ablation_is_the_default_with_p_in_class_order(
     finally:
         STRATEGIES.clear()
         STRATEGIES.update(before)
+
+
+@pytest.mark.slow
+def test_lowbudget_quick(tmp_path):
+    out = tmp_path / "lowbudget.md"
+    run_script("bench_lowbudget.py", "--quick", "--out", out)
+    text = out.read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    names = [r.split("|")[1].strip() for r in rows[1:]]
+    assert names == ["random", "typiclust", "typiclust (raw pixels)",
+                     "probcover", "probcover (raw pixels)",
+                     "probcover (delta=0.8)",
+                     "skactiveml TypiClust", "skactiveml ProbCover"]
+    assert "acc@10" in rows[0] and "acc@30" in rows[0]

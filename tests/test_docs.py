@@ -172,6 +172,8 @@ def test_api_page_lists_every_public_name():
 
 
 @pytest.mark.parametrize("modname", ["aalu_sk.experiment.datasets", "aalu_sk.strategies.selection",
+                                     "aalu_sk.strategies.coverage",
+                                     "aalu_sk.representation",
                                      "aalu_sk.strategies.losses", "aalu_sk.modules",
                                      "aalu_sk.validation", "aalu_sk.strategies.base",
                                      "aalu_sk.stopping", "aalu_sk.labeling",

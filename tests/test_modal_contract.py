@@ -13,8 +13,8 @@ from modAL.utils.data import retrieve_rows
 
 import aalu_sk.strategies.base as base
 from aalu_sk import (AdversarialUncertaintySampler, CoreSetSampler,
-                     EntropySampler, ImageClassifier, RandomSampler,
-                     VAALSampler)
+                     EntropySampler, ImageClassifier, ProbCoverSampler,
+                     RandomSampler, TypiClustSampler, VAALSampler)
 
 # Run on every scikit-learn / modAL release of the CI matrix (.ci/matrix.sh),
 # the real modAL 0.4.2 included.
@@ -206,6 +206,8 @@ STRATEGIES = {
     "entropy": lambda: EntropySampler(random_state=0),
     "coreset": lambda: CoreSetSampler(random_state=0),
     "vaal": lambda: VAALSampler(epochs=1, channels=(8, 16), random_state=0),
+    "typiclust": lambda: TypiClustSampler(random_state=0),
+    "probcover": lambda: ProbCoverSampler(random_state=0),
 }
 
 

@@ -37,7 +37,8 @@ pytestmark = pytest.mark.contract
 FAST = {"AdversarialUncertaintySampler": dict(epochs=1, hidden_dim=32),
         "VAALSampler": dict(epochs=1, channels=(8, 16), hidden_dim=32)}
 # Strategies whose picks are not simply the best scores: greedy or sampled.
-NOT_BY_SCORE = ("CoreSetSampler", "BADGESampler")
+NOT_BY_SCORE = ("CoreSetSampler", "BADGESampler", "TypiClustSampler",
+                "ProbCoverSampler")
 
 
 def _picks_by_score(qs):
@@ -247,6 +248,25 @@ def test_skorch_embeddings_are_the_features(images):
     d = np.linalg.norm(emb[30:, None] - emb[None, :30], axis=2).min(axis=1)
     np.testing.assert_allclose(util[0, 30:], d, rtol=1e-4)
     assert idx[0] == 30 + np.argmax(d)
+
+
+def test_low_budget_strategies_embed_with_the_clf_representation(images):
+    """TypiClust and ProbCover read no fitted model but use clf's view."""
+    X, y, _ = images
+
+    class WithView(ImageClassifier):
+        representation = "second pixel row"
+
+        def embed(self, X):
+            return np.asarray(X).reshape(len(X), -1)[:, 8:16]
+
+    qs = adapter.ProbCoverSampler(delta=0.5, random_state=0)
+    idx = qs.query(X, y, WithView("small_cnn", num_classes=10),
+                   batch_size=3)
+    assert qs.strategy_.representation_ == "second pixel row"
+    assert np.all(np.isnan(y[idx]))
+    qs.query(X, y, batch_size=3)
+    assert type(qs.strategy_.representation_).__name__ == "PixelPCA"
 
 
 def test_vaal_utilities_are_its_negated_scores(images):

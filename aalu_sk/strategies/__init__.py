@@ -11,6 +11,9 @@ One family per module:
   :class:`MarginSampler`;
 - :mod:`~aalu_sk.strategies.geometry`: :class:`CoreSetSampler`,
   :class:`BADGESampler`;
+- :mod:`~aalu_sk.strategies.lowbudget` (with
+  :mod:`~aalu_sk.strategies.coverage`): :class:`TypiClustSampler`,
+  :class:`ProbCoverSampler`, label-free, for very low budgets;
 - :mod:`~aalu_sk.strategies.random`: :class:`RandomSampler`;
 - :mod:`~aalu_sk.strategies.registry`: every strategy by name.
 """
@@ -18,6 +21,7 @@ One family per module:
 from .aalu import ABLATIONS, PRESETS, AdversarialUncertaintySampler
 from .base import BaseQueryStrategy, DegenerateScoresWarning
 from .geometry import BADGESampler, CoreSetSampler
+from .lowbudget import ProbCoverSampler, TypiClustSampler
 from .random import RandomSampler
 from .registry import STRATEGIES, make_strategy
 from .uncertainty import EntropySampler, MarginSampler
@@ -25,5 +29,6 @@ from .vaal import VAALSampler
 
 __all__ = ["AdversarialUncertaintySampler", "ABLATIONS", "PRESETS",
            "BaseQueryStrategy", "BADGESampler", "DegenerateScoresWarning", "CoreSetSampler",
-           "EntropySampler", "MarginSampler", "RandomSampler", "VAALSampler",
+           "EntropySampler", "MarginSampler", "ProbCoverSampler", "RandomSampler",
+           "TypiClustSampler", "VAALSampler",
            "STRATEGIES", "make_strategy"]

@@ -15,6 +15,7 @@ import inspect
 
 from .aalu import ABLATIONS, AdversarialUncertaintySampler
 from .geometry import BADGESampler, CoreSetSampler
+from .lowbudget import ProbCoverSampler, TypiClustSampler
 from .random import RandomSampler
 from .uncertainty import EntropySampler, MarginSampler
 from .vaal import VAALSampler
@@ -46,6 +47,8 @@ STRATEGIES = {
     "margin": (MarginSampler, {}),
     "entropy": (EntropySampler, {}),
     "random": (RandomSampler, {}),
+    "typiclust": (TypiClustSampler, {}),
+    "probcover": (ProbCoverSampler, {}),
 }
 
 #: Name suffixes and the ``diversity`` they set.

@@ -41,6 +41,7 @@ GALLERY_ORDER = (
     "plot_ablation.py",
     "plot_custom_module.py",
     "plot_sklearn_classifier.py",
+    "plot_low_budget.py",
     "plot_skactiveml.py",
     "plot_image_folder.py",
 )
