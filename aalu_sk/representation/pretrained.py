@@ -191,11 +191,18 @@ class PretrainedEmbedding(TransformerMixin, BaseEstimator):
 
     Examples
     --------
+    A state dict saved earlier (here random weights, standing in for a
+    downloaded file):
+
     >>> import torch, torchvision
     >>> from aalu_sk.representation import PretrainedEmbedding
-    >>> torch.save(torchvision.models.resnet18().state_dict(), "r18.pth")
-    >>> emb = PretrainedEmbedding("torchvision:resnet18", weights="r18.pth",
-    ...                           image_size=32).fit(X)  # doctest: +SKIP
+    >>> path = "r18.pth"
+    >>> torch.save(torchvision.models.resnet18().state_dict(),
+    ...            path)  # doctest: +SKIP
+    >>> emb = PretrainedEmbedding("torchvision:resnet18", weights=path,
+    ...                           image_size=32)
+    >>> emb.fit(X_pool).transform(X_pool).shape  # doctest: +SKIP
+    (n_samples, 512)
     """
 
     def __init__(self, name="torchvision:resnet18", weights=None, *,
