@@ -69,8 +69,12 @@ class SelfSupervisedEmbedding(TransformerMixin, BaseEstimator):
         :class:`~aalu_sk.modules.CifarResNet18` up to its 512-d pooled
         features, or a module of your own mapping ``(n, C, H, W)`` float
         images to ``(n, d)`` (copied, never changed).
-    epochs : int, default=30
-        Passes over ``X``; 0 keeps the (seeded) initial weights.
+    epochs : int, default=8
+        Passes over ``X``; 0 keeps the (seeded) initial weights. The
+        defaults are the best recipe measured on 5,000 MNIST images
+        (linear probe 0.70 at 2 labels per class, 0.91 at 10, against
+        0.44 and 0.81 for ``small_cnn`` from scratch; 4 epochs gave 0.64
+        and 0.89; see :doc:`/user_guide/representations`).
     batch_size : int, default=256
         Images per step (each gives two views); also the batch of
         :meth:`transform`.
@@ -131,7 +135,7 @@ class SelfSupervisedEmbedding(TransformerMixin, BaseEstimator):
     (64, 128)
     """
 
-    def __init__(self, method="simclr", backbone="small_cnn", *, epochs=30,
+    def __init__(self, method="simclr", backbone="small_cnn", *, epochs=8,
                  batch_size=256, lr=1e-3, temperature=0.5, projection_dim=64,
                  crop_scale=(0.5, 1.0), rotation=15.0, flip=False,
                  device="auto", checkpoint=None, random_state=None, verbose=0):
