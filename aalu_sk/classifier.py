@@ -428,9 +428,9 @@ class ImageClassifier(NeuralNetClassifier):
     def embed(self, X):
         """The representation's label-free embedding of images ``X``.
 
-        Cached image by image (:class:`~aalu_sk.representation.
-        EmbeddingCache`), so a pool embedded once is not embedded again in
-        later fits and queries. Works before :meth:`fit` when the
+        Cached image by image
+        (:class:`~aalu_sk.representation.EmbeddingCache`), so a pool
+        embedded once is not embedded again in later fits and queries. Works before :meth:`fit` when the
         ``representation`` passed in is already fitted (e.g. to choose the
         first images to label). With ``finetune=True`` it is still the
         representation's embedding, not the fine-tuned encoder's.
