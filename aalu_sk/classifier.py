@@ -430,9 +430,9 @@ class ImageClassifier(NeuralNetClassifier):
 
         Cached image by image
         (:class:`~aalu_sk.representation.EmbeddingCache`), so a pool
-        embedded once is not embedded again in later fits and queries. Works before :meth:`fit` when the
-        ``representation`` passed in is already fitted (e.g. to choose the
-        first images to label). With ``finetune=True`` it is still the
+        embedded once is not embedded again in later fits and queries.
+        Works before :meth:`fit` when the ``representation`` passed in is
+        already fitted (e.g. to choose the first images to label). With ``finetune=True`` it is still the
         representation's embedding, not the fine-tuned encoder's.
 
         Parameters
