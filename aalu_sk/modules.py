@@ -6,6 +6,9 @@ Task models (wrapped by :class:`aalu_sk.ImageClassifier`):
   (3x3 convolution, stride 1, no max-pool), as used in the paper.
 - :class:`SmallCNN`: a light network for 8x8 to 28x28 grayscale images.
 - :class:`MLP`: a two-layer perceptron on flattened images.
+- :class:`EmbeddingHead` and :class:`RepresentationNet`: a small head on
+  label-free embeddings (:mod:`aalu_sk.representation`), alone or behind
+  the representation's encoder for fine-tuning.
 
 Selector networks:
 
@@ -18,7 +21,8 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["CifarResNet18", "SmallCNN", "MLP", "mlp", "FeatureVAE", "Assistant",
+__all__ = ["CifarResNet18", "SmallCNN", "MLP", "EmbeddingHead",
+           "RepresentationNet", "mlp", "FeatureVAE", "Assistant",
            "ConvVAE", "TASK_MODULES"]
 
 
@@ -100,6 +104,54 @@ class MLP(nn.Module):
 
     def forward(self, x):
         return self.fc(self.features(x))
+
+
+class EmbeddingHead(nn.Module):
+    """The classifier on top of an embedding: linear, or one hidden layer.
+
+    Parameters
+    ----------
+    in_features : int
+        Size of the embedding.
+    num_classes : int, default=10
+    hidden_dim : int or None, default=None
+        None gives a linear head (logistic regression on the embedding);
+        an integer adds one ReLU hidden layer of that size.
+    """
+
+    def __init__(self, in_features, num_classes=10, hidden_dim=None):
+        super().__init__()
+        if hidden_dim is None:
+            self.features = nn.Identity()
+            width = in_features
+        else:
+            self.features = nn.Sequential(nn.Linear(in_features, hidden_dim),
+                                          nn.ReLU())
+            width = hidden_dim
+        self.fc = nn.Linear(width, num_classes)
+
+    def forward(self, x):
+        return self.fc(self.features(x))
+
+
+class RepresentationNet(nn.Module):
+    """An encoder (images to embeddings) followed by a head, trained together.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        Maps float ``(n, C, H, W)`` images to ``(n, d)`` embeddings.
+    head : torch.nn.Module
+        Maps embeddings to logits, e.g. :class:`EmbeddingHead`.
+    """
+
+    def __init__(self, encoder, head):
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+
+    def forward(self, x):
+        return self.head(self.encoder(x).flatten(1))
 
 
 #: Task modules that :class:`aalu_sk.ImageClassifier` knows by name.

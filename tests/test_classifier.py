@@ -1,14 +1,26 @@
 """ImageClassifier: layouts, features, losses, augmentation, devices."""
 
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from skorch.callbacks import Callback
 from torch import nn
 
 from aalu_sk import ImageClassifier
-from aalu_sk.modules import CifarResNet18, SmallCNN
+from aalu_sk.augmentation import (check_augment, crop_padding, random_crop,
+                                  random_flip)
+from aalu_sk.modules import (CifarResNet18, EmbeddingHead, RepresentationNet,
+                             SmallCNN)
+from aalu_sk.representation import SelfSupervisedEmbedding
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_forward_pass_features_are_the_last_linear_input(split, fitted_net):
@@ -272,3 +284,242 @@ def test_cuda_pass_in_reduced_precision_is_close_to_float32(dtype):
     conv = next(m for m in net.module_.modules()
                 if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous()  # channels_last was undone
+
+
+# -- shuffling -----------------------------------------------------------------
+class _BatchLabels(Callback):
+    """Record the labels of every training batch, epoch by epoch."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.epochs = []
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.epochs.append([])
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if training:
+            self.epochs[-1].append(batch[1].tolist())
+
+
+def _batch_order(**params):
+    X = np.random.RandomState(0).rand(40, 1, 8, 8).astype(np.float32)
+    y = np.arange(40) % 10  # in order, like a labeled set grown by teach
+    recorder = _BatchLabels()
+    ImageClassifier("mlp", num_classes=10, max_epochs=3, batch_size=10,
+                    callbacks=[recorder], **params).fit(X, y)
+    return recorder.epochs
+
+
+def test_training_batches_are_shuffled_every_epoch():
+    epochs = _batch_order(random_state=0)
+    in_order = [list(range(10))] * 4
+    for epoch in epochs:  # every label seen once per epoch ...
+        assert sorted(sum(epoch, [])) == sorted(list(range(10)) * 4)
+        assert epoch != in_order  # ... but not in the stored order
+    assert epochs[0] != epochs[1] != epochs[2]
+
+
+def test_shuffling_is_seeded_and_can_be_switched_off():
+    assert _batch_order(random_state=3) == _batch_order(random_state=3)
+    assert _batch_order(random_state=3) != _batch_order(random_state=4)
+    fixed = _batch_order(random_state=0, iterator_train__shuffle=False)
+    assert fixed == [[list(range(10))] * 4] * 3
+
+
+def test_shuffling_leaves_the_global_rng_alone():
+    state = torch.get_rng_state()
+    _batch_order(random_state=0)
+    assert torch.equal(state, torch.get_rng_state())
+
+
+# -- augmentation ----------------------------------------------------------------
+@pytest.mark.parametrize("value, name", [(False, "none"), (None, "none"),
+                                         (True, "flip"), ("flip", "flip"),
+                                         ("crop", "crop"),
+                                         ("crop+flip", "crop+flip")])
+def test_check_augment_names(value, name):
+    assert check_augment(value) == name
+
+
+@pytest.mark.parametrize("bad", ["rotate", 1, "Flip"])
+def test_bad_augment_is_refused_by_name(bad):
+    with pytest.raises(ValueError, match="augment="):
+        ImageClassifier("mlp", augment=bad, max_epochs=1).fit(
+            np.zeros((4, 1, 8, 8), np.float32), np.arange(4) % 2)
+
+
+@pytest.mark.parametrize("size, padding", [(32, 4), (28, 3), (8, 1), (4, 1)])
+def test_crop_padding_scales_with_the_image(size, padding):
+    assert crop_padding(size) == padding
+
+
+def test_random_crop_is_a_shift_of_at_most_the_padding():
+    x = torch.zeros(200, 1, 8, 8)
+    x[:, 0, 4, 4] = 1.0
+    out = random_crop(x, torch.Generator().manual_seed(0))
+    assert out.shape == x.shape and torch.all(out.sum((1, 2, 3)) == 1)
+    rows, cols = torch.nonzero(out[:, 0], as_tuple=True)[1:]
+    shifts = set(zip((rows - 4).tolist(), (cols - 4).tolist()))
+    assert shifts == {(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1)}
+
+
+def test_random_flip_flips_about_half():
+    x = torch.arange(64.0).view(1, 1, 8, 8).repeat(400, 1, 1, 1)
+    out = random_flip(x, torch.Generator().manual_seed(0))
+    flipped = (out == x.flip(-1)).flatten(1).all(1)
+    kept = (out == x).flatten(1).all(1)
+    assert torch.all(flipped ^ kept) and 150 < int(flipped.sum()) < 250
+
+
+def _training_inputs(augment):
+    X = np.random.RandomState(0).rand(16, 1, 8, 8).astype(np.float32)
+    net = ImageClassifier("mlp", num_classes=2, max_epochs=1, batch_size=16,
+                          augment=augment, random_state=0,
+                          iterator_train__shuffle=False)
+    net.initialize()
+    seen = []
+    net.module_.register_forward_pre_hook(
+        lambda m, args: seen.append(args[0].clone()) if m.training else None)
+    net.partial_fit(X, np.arange(16) % 2)
+    return X, seen[0].numpy()
+
+
+def test_crop_augmentation_is_applied_to_training_batches_only():
+    X, seen = _training_inputs("none")
+    np.testing.assert_array_equal(seen, X)
+    _, cropped = _training_inputs("crop")
+    assert not np.allclose(cropped, X)
+    _, again = _training_inputs("crop")
+    np.testing.assert_array_equal(cropped, again)  # seeded
+
+
+# -- representations -------------------------------------------------------------
+class CountingEmbedding(SelfSupervisedEmbedding):
+    """Counts the images it embeds (module level, so clones pickle)."""
+
+    def transform(self, X):
+        self.__dict__["n_embedded"] = self.__dict__.get("n_embedded", 0) \
+            + len(X)
+        return super().transform(X)
+
+
+@pytest.fixture(scope="module")
+def representation(split):
+    pool = np.concatenate([split[0], split[2]])
+    return SelfSupervisedEmbedding(epochs=1, batch_size=100,
+                                   random_state=0).fit(pool)
+
+
+def _rep_net(representation, **params):
+    params = {"num_classes": 10, "max_epochs": 5, "lr": 1e-2,
+              "random_state": 0, **params}
+    return ImageClassifier(representation=representation, **params)
+
+
+def test_frozen_representation_trains_a_linear_head(split, representation):
+    X, y = split[0], split[1]
+    net = _rep_net(representation).fit(X, y)
+    assert isinstance(net.module_, EmbeddingHead)
+    assert net.representation_ is representation
+    out = net.forward_pass(split[4], split[5])
+    Z = representation.transform(split[4])
+    np.testing.assert_allclose(net.embed(split[4]), Z, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.features, Z, rtol=1e-5, atol=1e-6)
+    with torch.no_grad():
+        logits = net.module_(torch.as_tensor(Z))
+    np.testing.assert_allclose(out.proba, torch.softmax(logits, 1).numpy(),
+                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        out.loss, -np.log(out.proba[np.arange(len(Z)), split[5]]), rtol=1e-4)
+
+
+def test_mlp_head_features_are_its_hidden_layer(split, representation):
+    net = _rep_net(representation, head="mlp", module__hidden_dim=32).fit(
+        split[0], split[1])
+    assert net.forward_pass(split[4][:5]).features.shape == (5, 32)
+    with pytest.raises(ValueError, match="head="):
+        _rep_net(representation, head="deep").fit(split[0], split[1])
+
+
+def test_embeddings_are_cached_across_fits_and_queries(split, representation):
+    rep = CountingEmbedding(epochs=1, batch_size=100, random_state=0).fit(
+        np.concatenate([split[0], split[2]]))
+    X_l, y_l, X_pool = split[0], split[1], split[2]
+    net = _rep_net(rep, max_epochs=1)
+    net.embed(X_pool)
+    assert rep.n_embedded == len(X_pool)
+    net.fit(X_pool[:30], y_l[:30])  # a labeled set drawn from the pool
+    net.forward_pass(X_pool[30:])  # the pool minus the labeled samples
+    net.fit(X_pool[:40], np.concatenate([y_l[:30], y_l[:10]]))
+    assert rep.n_embedded == len(X_pool)  # nothing embedded twice
+    net.forward_pass(X_l)
+    assert rep.n_embedded == len(X_pool) + len(X_l)
+
+
+def test_an_unfitted_representation_is_fitted_on_the_training_images(split):
+    rep = SelfSupervisedEmbedding(epochs=1, batch_size=30, random_state=0)
+    net = _rep_net(rep, max_epochs=1)
+    with pytest.raises(NotFittedError, match="fit it on the unlabeled pool"):
+        net.embed(split[0])
+    net.fit(split[0], split[1])
+    assert not hasattr(rep, "encoder_")  # the parameter is left as it was
+    assert net.representation_.input_shape_ == (1, 8, 8)
+
+
+def test_embed_needs_a_representation(fitted_net, split):
+    with pytest.raises(ValueError, match="representation=None"):
+        fitted_net.embed(split[0])
+
+
+def test_frozen_representation_refuses_augmentation(split, representation):
+    with pytest.raises(ValueError, match="finetune=True"):
+        _rep_net(representation, augment="crop").fit(split[0], split[1])
+
+
+def test_finetuning_trains_a_copy_of_the_encoder(split, representation):
+    before = [p.clone() for p in representation.encoder_.parameters()]
+    net = _rep_net(representation, finetune=True, augment="crop",
+                   lr=1e-3).fit(split[0], split[1])
+    assert isinstance(net.module_, RepresentationNet)
+    tuned = list(net.module_.encoder.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, tuned))
+    for a, b in zip(before, representation.encoder_.parameters()):
+        assert torch.equal(a, b)  # the representation itself is untouched
+    X = split[4][:20]
+    np.testing.assert_allclose(net.embed(X), representation.transform(X),
+                               rtol=1e-5, atol=1e-6)
+    with torch.no_grad():
+        tuned_z = net.module_.encoder.eval()(torch.as_tensor(X)).numpy()
+    np.testing.assert_allclose(net.forward_pass(X).features, tuned_z,
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_representation_params_clone(representation):
+    net = _rep_net(representation, finetune=True, head="mlp")
+    params = net.get_params(deep=False)
+    assert params["representation"] is representation
+    assert params["finetune"] is True and params["head"] == "mlp"
+    copy = clone(net)
+    assert copy.finetune is True and copy.head == "mlp"
+    assert isinstance(copy.representation, SelfSupervisedEmbedding)
+    assert copy.representation.get_params() == representation.get_params()
+
+
+def test_fitted_net_with_representation_unpickles_in_a_fresh_process(
+        split, representation, tmp_path):
+    net = _rep_net(representation, max_epochs=2).fit(split[0], split[1])
+    net.embed(split[2])  # a filled cache is not pickled
+    path, X_path = tmp_path / "net.pkl", tmp_path / "X.npy"
+    path.write_bytes(pickle.dumps(net))
+    np.save(X_path, split[4][:25])
+    code = ("import pickle, sys, numpy as np; "
+            "net = pickle.loads(open(sys.argv[1], 'rb').read()); "
+            "X = np.load(sys.argv[2]); "
+            "np.save(sys.argv[3], np.hstack([net.predict_proba(X), "
+            "net.embed(X)]))")
+    out = tmp_path / "out.npy"
+    subprocess.run([sys.executable, "-c", code, str(path), str(X_path),
+                    str(out)], check=True, cwd=str(ROOT))
+    X = split[4][:25]
+    expected = np.hstack([net.predict_proba(X), net.embed(X)])
+    np.testing.assert_allclose(np.load(out), expected, rtol=1e-5, atol=1e-6)

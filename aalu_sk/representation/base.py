@@ -1,0 +1,159 @@
+"""What every representation shares: encoding in batches, caching, checkpoints.
+
+A representation is a scikit-learn transformer: ``fit(X_unlabeled)``
+learns (or loads) an encoder without labels, ``transform(X)`` gives a
+float32 ``(n, d)`` embedding. The ones in this package keep the encoder as
+a torch module in ``encoder_`` (float ``(n, C, H, W)`` images in, ``(n, d)``
+out), which :class:`aalu_sk.ImageClassifier` fine-tunes with
+``finetune=True``.
+"""
+
+import copy
+import hashlib
+import io
+import json
+import os
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from .._io import atomic_write
+from ..validation import array_fingerprint, check_images, to_tensor
+
+__all__ = ["encode", "check_representation", "fitted_representation",
+           "EmbeddingCache", "training_fingerprint", "save_encoder",
+           "load_encoder"]
+
+_CHECKPOINT_FORMAT = 1
+
+
+def encode(encoder, X, batch_size=256, device="cpu"):
+    """Embed images ``X`` with ``encoder`` in batches: eval mode, no grad.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+    X : ndarray
+        Checked images (:func:`aalu_sk.validation.check_images`).
+    batch_size : int, default=256
+    device : str, default="cpu"
+        The encoder is moved there for the pass and back to the CPU after.
+
+    Returns
+    -------
+    Z : ndarray of shape (n_samples, d), float32
+    """
+    was_training = encoder.training
+    encoder.eval().to(device)
+    out = []
+    try:
+        with torch.no_grad():
+            for start in range(0, X.shape[0], batch_size):
+                xb = to_tensor(X[start:start + batch_size], device)
+                out.append(encoder(xb).flatten(1).float().cpu().numpy())
+    finally:
+        encoder.train(was_training).to("cpu")
+    return np.concatenate(out).astype(np.float32, copy=False)
+
+
+def check_representation(representation, name="representation"):
+    """Raise TypeError unless ``representation`` has ``fit`` and ``transform``."""
+    if not (callable(getattr(representation, "fit", None))
+            and callable(getattr(representation, "transform", None))):
+        raise TypeError(
+            f"{name} must be a scikit-learn transformer with fit(X) and "
+            f"transform(X), e.g. aalu_sk.representation."
+            f"SelfSupervisedEmbedding(); got {representation!r}.")
+    return representation
+
+
+def _is_fitted(estimator):
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
+
+
+def fitted_representation(representation, X):
+    """``representation`` itself if it is fitted, else a fitted clone on ``X``."""
+    check_representation(representation)
+    if _is_fitted(representation):
+        return representation
+    return clone(representation).fit(X)
+
+
+class EmbeddingCache:
+    """Embeddings of a fitted representation, remembered image by image.
+
+    Each image is keyed by a digest of its bytes, so a pool that loses its
+    queried samples, a labeled set that grows, or the same images seen
+    again in another fit are embedded once.
+
+    Parameters
+    ----------
+    representation : fitted transformer
+    max_items : int, default=1_000_000
+        Images remembered at most (the oldest are dropped first).
+    """
+
+    def __init__(self, representation, max_items=1_000_000):
+        self.representation = representation
+        self.max_items = max_items
+        self._rows = OrderedDict()
+
+    def transform(self, X):
+        """Embeddings of images ``X``, computing only the ones not seen yet."""
+        X = check_images(X)
+        flat = X.reshape(X.shape[0], -1)
+        keys = [hashlib.blake2b(np.ascontiguousarray(row).tobytes(),
+                                digest_size=16).digest() for row in flat]
+        missing = [i for i, k in enumerate(keys) if k not in self._rows]
+        if missing:
+            new = np.asarray(self.representation.transform(X[missing]),
+                             dtype=np.float32)
+            for i, row in zip(missing, new):
+                self._rows[keys[i]] = row
+            while len(self._rows) > self.max_items:
+                self._rows.popitem(last=False)
+            if len(self._rows) < len(set(keys)):  # more than fits: no cache
+                return np.asarray(self.representation.transform(X),
+                                  dtype=np.float32)
+        return np.stack([self._rows[k] for k in keys])
+
+
+def training_fingerprint(X, params):
+    """A digest of training images ``X`` and the parameters that shape a fit."""
+    digest = hashlib.sha256(array_fingerprint(X).encode())
+    digest.update(json.dumps(params, sort_keys=True, default=repr).encode())
+    return digest.hexdigest()
+
+
+def save_encoder(path, fingerprint, encoder):
+    """Write ``encoder``'s weights and ``fingerprint`` to ``path`` atomically."""
+    buffer = io.BytesIO()
+    torch.save({"format": _CHECKPOINT_FORMAT, "fingerprint": fingerprint,
+                "state_dict": copy.deepcopy(encoder).cpu().state_dict()},
+               buffer)
+    atomic_write(path, buffer.getvalue())
+
+
+def load_encoder(path, fingerprint, encoder):
+    """Load weights saved for ``fingerprint`` into ``encoder``; False if none.
+
+    A missing file, another format or another fingerprint (other data or
+    parameters) gives False and leaves ``encoder`` as it was.
+    """
+    if path is None or not os.path.exists(path):
+        return False
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(saved, dict) or saved.get("format") != _CHECKPOINT_FORMAT \
+            or saved.get("fingerprint") != fingerprint:
+        return False
+    encoder.load_state_dict(saved["state_dict"])
+    return True
+
