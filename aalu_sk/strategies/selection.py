@@ -351,7 +351,7 @@ def _lower_embedding_distances(dist, a, h, sq, center, batch_size):
 
 
 def kmeans_pp_gradient_embeddings(proba, features, n, random_state=None,
-                                  batch_size=65536):
+                                  batch_size=65536, first=None):
     """BADGE: k-means++ seeding on gradient embeddings (Ash et al., 2020).
 
     The embedding of sample ``i`` is ``g_i = a_i h_i^T`` with
@@ -370,6 +370,9 @@ def kmeans_pp_gradient_embeddings(proba, features, n, random_state=None,
     random_state : int, RandomState instance or None, default=None
     batch_size : int, default=65536
         Rows per block of distance computations.
+    first : int or None, default=None
+        The first pick, if the caller chose it already (as
+        ``top_k(norms, 1, random_state)[0]``, which None draws here).
 
     Returns
     -------
@@ -387,7 +390,8 @@ def kmeans_pp_gradient_embeddings(proba, features, n, random_state=None,
     rng = check_random_state(random_state)
     a, h, sq = _gradient_embedding_parts(proba, features)
     norms = np.sqrt(sq)
-    first = top_k(norms, 1, rng)[0]
+    if first is None:
+        first = top_k(norms, 1, rng)[0]
     picked = [int(first)]
     dist = np.full(a.shape[0], np.inf)
     for _ in range(n - 1):
