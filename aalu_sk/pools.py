@@ -51,11 +51,14 @@ from .strategies.selection import (diversity_candidates, k_center_greedy,
 from .validation import check_images
 
 __all__ = ["Column", "COLUMNS", "compute_columns", "LabeledSet",
-           "LocalPool", "top_batch", "DegenerateScoresWarning"]
+           "LocalPool", "top_batch"]
 
 
 class DegenerateScoresWarning(UserWarning):
-    """A query's scores were all equal: its batch is a random sample."""
+    """A query's scores were all equal: its batch is a random sample.
+
+    (Documented as :class:`aalu_sk.strategies.base.DegenerateScoresWarning`.)
+    """
 
 
 class Column(NamedTuple):

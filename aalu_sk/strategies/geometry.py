@@ -5,7 +5,7 @@ import numpy as np
 from .._runtime import resolve_device
 from ..validation import check_positive_ints
 from .base import BaseQueryStrategy
-from .selection import _gradient_embedding_parts, tie_break_keys
+from .selection import gradient_embedding_parts, tie_break_keys
 
 __all__ = ["CoreSetSampler", "BADGESampler", "GradientNormScorer"]
 
@@ -128,5 +128,5 @@ class GradientNormScorer:
     """A pool scorer: BADGE's gradient-embedding norms (``proba``, ``features``)."""
 
     def __call__(self, columns):
-        return np.sqrt(_gradient_embedding_parts(columns["proba"],
+        return np.sqrt(gradient_embedding_parts(columns["proba"],
                                                  columns["features"])[2])
