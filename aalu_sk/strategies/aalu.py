@@ -310,7 +310,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         start = time.perf_counter()
         lab = labeled.outputs(loss=True)
         forward = time.perf_counter() - start + \
-            pool.timings.get("task_forward", 0.0)
+            getattr(pool, "timings", {}).get("task_forward", 0.0)
         config["loss_source"], loss = self._labeled_losses(
             config["loss_source"], labeled.estimator, labeled.X, labeled.y,
             lab.loss)
