@@ -14,6 +14,7 @@ call                                   answers
 ``gather(positions, columns)``         ``{column: rows at positions}``
 ``top(scorer, keys, n, columns=())``   the ``n`` best rows by a scorer,
                                        ties by ``keys``; their columns
+                                       and scores
 ``scores(scorer)``                     every row's score, or None where the
                                        rows stay on workers
 ``k_center_greedy(labeled, n, rng)``   core-set picks (k-center greedy)
@@ -251,14 +252,17 @@ class LocalPool:
         -------
         positions : ndarray of shape (n,), dtype int64
         rows : dict of ndarray
-            ``columns`` of those rows (pool columns or the scorer's extra).
+            ``columns`` of those rows (pool columns or the scorer's
+            extra), and ``"score"``: their scores.
         """
         scores, extra = self._score(scorer)
         positions = np.lexsort((np.asarray(keys), -scores))[:n] \
             .astype(np.int64)
-        return positions, {c: np.asarray((extra[c] if c in extra
-                                          else self._columns[c])[positions])
-                           for c in columns}
+        rows = {c: np.asarray((extra[c] if c in extra
+                               else self._columns[c])[positions])
+                for c in columns}
+        rows["score"] = scores[positions]
+        return positions, rows
 
     def k_center_greedy(self, labeled_features, n, rng, batch_size=4096,
                         device="cpu"):
@@ -350,4 +354,5 @@ def top_batch(pool, scorer, n, rng, diversity=None, column="features"):
     m = diversity_candidates(n, pool.n_pool)
     positions, rows = pool.top(scorer, keys, m,
                                columns=[column] if m > n else [])
-    return pick_diverse(positions, rows.get(column), n, rng), scores
+    return pick_diverse(positions, rows.get(column), n, rng,
+                        candidate_scores=rows["score"]), scores

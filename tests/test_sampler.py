@@ -341,3 +341,22 @@ def test_a_step_budget_trains_on_a_seeded_sample_of_a_large_pool():
         AdversarialUncertaintySampler(max_steps=5, batch_size=16,
                                       random_state=0).fit_scores(
             f_l, p[:30], np.ones(30), f_u, p[30:]))
+
+
+def test_default_batch_follows_the_scores_to_a_far_unlabeled_cluster():
+    """The default's diversity step keeps the score's signal: most of the
+    batch goes to the far unlabeled cluster where most of the top scores
+    are, not an equal share to every candidate region."""
+    rng = np.random.RandomState(0)
+    dim, n_far, n = 16, 100, 100
+    f_l = np.concatenate([rng.randn(100, dim) + 3, rng.randn(100, dim) - 3])
+    f_u = np.concatenate([rng.randn(n_far, dim) + 12,
+                          rng.randn(450, dim) + 3, rng.randn(450, dim) - 3])
+    p = rng.dirichlet(np.ones(4), 1200)
+    sampler = AdversarialUncertaintySampler(random_state=0, max_steps=400)
+    scores = sampler.fit_scores(f_l, p[:200], rng.rand(200), f_u, p[200:])
+    in_top = np.mean(np.argsort(-scores)[:n] < n_far)
+    batch = sampler._pick(scores, f_u, n, np.random.RandomState(0),
+                          "kmeans")
+    assert in_top >= 0.7
+    assert np.mean(batch < n_far) >= 0.8 * in_top, (in_top, batch)

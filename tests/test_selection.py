@@ -8,7 +8,8 @@ from aalu_sk.strategies.selection import (diverse_top_k, entropy,
                                           gradient_embedding_norms,
                                           k_center_greedy,
                                           kmeans_pp_gradient_embeddings,
-                                          margin, nearest_distances, top_k)
+                                          margin, nearest_distances,
+                                          pick_diverse, top_k)
 
 
 def test_top_k_returns_largest_first():
@@ -187,3 +188,33 @@ def test_kmeans_pp_starts_uncertain_and_never_picks_a_duplicate():
     # more picks than distinct embeddings: the rest are distinct samples
     picked, _ = kmeans_pp_gradient_embeddings(proba, feats, 7, random_state=0)
     assert len(set(picked.tolist())) == 7
+
+
+def far_region_scores(seed=0, n_far=100, n_near=900, dim=16):
+    """A compact far region holding most of the top scores, beside two
+    wide regions that hold the rest (the labels' side of the pool)."""
+    rng = np.random.RandomState(seed)
+    feats = np.concatenate([rng.randn(n_far, dim) + 12.0,
+                            rng.randn(n_near // 2, dim) + 3.0,
+                            rng.randn(n_near - n_near // 2, dim) - 3.0])
+    scores = np.concatenate([rng.uniform(0.7, 1.0, n_far),
+                             rng.uniform(0.0, 0.8, n_near)])
+    return scores, feats, n_far
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_diverse_top_k_follows_the_scores_to_the_far_region(seed):
+    scores, feats, n_far = far_region_scores(seed)
+    n = 100
+    in_top = np.mean(top_k(scores, n, 0) < n_far)
+    assert in_top >= 0.6  # the shape of the pool: the scores point there
+    picked = diverse_top_k(scores, feats, n, random_state=seed)
+    weighted = np.mean(picked < n_far)
+    # the same candidates, clustered without the scores' weights
+    m = 4 * n
+    top = top_k(scores, m, seed)
+    unweighted = np.mean(pick_diverse(top, feats[top], n, seed) < n_far)
+    # scores spread evenly: the weights move about half the batch there,
+    # unweighted k-means a quarter (its share of the 4n candidates)
+    assert weighted >= unweighted + 0.15, (in_top, weighted, unweighted)
+    assert len(set(picked.tolist())) == n

@@ -207,15 +207,17 @@ class ShardedPool:
         positions : ndarray of shape (n,)
             Best first.
         rows : dict of ndarray
-            The requested columns of those rows, in the same order.
+            The requested columns of those rows, in the same order, and
+            ``"score"``: their scores.
         """
         token, ref = self._shipped(scorer)
         keys_ref = self._ray.put(np.asarray(keys, dtype=np.int64))
         parts = self.get([s.top.remote(token, ref, keys_ref, n)
                           for s in self.shards])
-        positions, _ = merge_top_k(parts, n)
+        positions, order = merge_top_k(parts, n)
         rows = self._gather(positions, list(columns), (token, ref)) \
             if columns else {}
+        rows["score"] = np.concatenate([p[1] for p in parts])[order]
         return positions, rows
 
     def k_center_greedy(self, labeled_features, n, rng, batch_size=4096,

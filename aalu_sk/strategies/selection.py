@@ -112,11 +112,15 @@ def diverse_top_k(scores, features, n, candidates=4, random_state=None):
     """A batch that is both high-scoring and spread out in feature space.
 
     Takes the ``candidates * n`` best-scoring samples, groups their
-    features into ``n`` clusters with k-means, and keeps the best-scoring
-    sample of each cluster. A plain top-k batch piles up near-duplicates
-    and samples of the two or three classes the model confuses most; one
-    pick per cluster spreads the batch while every pick is still among the
-    highest scores.
+    features into ``n`` clusters with k-means weighted by score, and keeps
+    the best-scoring sample of each cluster. A plain top-k batch piles up
+    near-duplicates and samples of the two or three classes the model
+    confuses most; one pick per cluster spreads the batch while every pick
+    is still among the highest scores. The weights keep the score's
+    signal: k-means places its centres where the score mass is, so a
+    region holding most of the top scores gets most of the batch, while
+    near-duplicates (which a second centre would not separate) still get
+    one pick (see :func:`pick_diverse`).
 
     Parameters
     ----------
@@ -144,7 +148,8 @@ def diverse_top_k(scores, features, n, candidates=4, random_state=None):
     top = top_k(scores, m, rng)
     if m == n:
         return top
-    return pick_diverse(top, np.asarray(features)[top], n, rng)
+    return pick_diverse(top, np.asarray(features)[top], n, rng,
+                        candidate_scores=scores[top])
 
 
 def diversity_candidates(n, n_samples, candidates=4):
@@ -166,12 +171,23 @@ def diversity_candidates(n, n_samples, candidates=4):
     return int(min(n_samples, max(n, np.ceil(candidates * n))))
 
 
-def pick_diverse(top, candidate_features, n, random_state=None):
+def pick_diverse(top, candidate_features, n, random_state=None,
+                 candidate_scores=None):
     """The batch of :func:`diverse_top_k` from its ranked candidates.
 
     The second half of :func:`diverse_top_k`, for callers that found the
     best candidates themselves (a pool spread over several machines):
-    k-means on the candidates' features, then the best of each cluster.
+    k-means on the candidates' features, each candidate weighted by its
+    score, then the best of each cluster.
+
+    The weight of a candidate is its score rescaled to [0, 1] over the
+    candidates (the best 1, the last 0). Weighted k-means puts its centres
+    where the weight is, so the batch goes where the scores point: on a
+    pool whose top scores sit in one unlabeled region, most of the batch
+    goes there, where unweighted k-means over the ``4n`` candidates gave
+    every candidate region an equal share. Near-duplicates still get one
+    pick: a second centre among them would not lower the weighted
+    distortion.
 
     Parameters
     ----------
@@ -184,6 +200,10 @@ def pick_diverse(top, candidate_features, n, random_state=None):
         Batch size, at most ``m``.
     random_state : int, RandomState instance or None, default=None
         Seeds k-means; pass the generator that ranked ``top``.
+    candidate_scores : array-like of shape (m,) or None, default=None
+        The candidates' scores, in the same order (larger: query). None
+        weights every candidate equally (unweighted k-means, the rule
+        before score weighting).
 
     Returns
     -------
@@ -200,8 +220,14 @@ def pick_diverse(top, candidate_features, n, random_state=None):
     feats = (feats - feats.mean(axis=0)) / np.where(std > 1e-12, std, 1.0)
     n_distinct = np.unique(feats, axis=0).shape[0]
     k = min(n, n_distinct)
+    weight = None
+    if candidate_scores is not None:
+        weight = np.asarray(candidate_scores, dtype=np.float64).reshape(m)
+        span = weight.max() - weight.min()
+        # Equal scores: no preference, every candidate weighs the same.
+        weight = (weight - weight.min()) / span if span > 0 else None
     labels = KMeans(k, n_init=1, random_state=rng.randint(2**31 - 1)) \
-        .fit(feats).labels_
+        .fit(feats, sample_weight=weight).labels_
     # ``top`` is sorted by score, so the first member of each cluster in
     # that order is the cluster's best.
     _, first = np.unique(labels, return_index=True)
