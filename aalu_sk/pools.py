@@ -29,9 +29,10 @@ A *scorer* is a picklable callable: given a dict of column arrays for
 some rows (all of the pool's columns), it returns one score per row
 (larger: more worth labeling), or ``(scores, extra)`` where ``extra`` is
 a dict of more per-row arrays (VAAL's latent means) that ``top`` can
-return by name. ``keys`` are :func:`~aalu_sk.strategies.selection.tie_break_keys`,
-drawn by the strategy from its seeded generator, so every pool ranks
-exactly as :func:`~aalu_sk.strategies.selection.top_k` does.
+return by name. ``keys`` are
+:func:`~aalu_sk.strategies.selection.tie_break_keys`, drawn by the
+strategy from its seeded generator, so every pool ranks exactly as
+:func:`~aalu_sk.strategies.selection.top_k` does.
 
 Columns are defined once, in :data:`COLUMNS`: a name, whether it reads
 the estimator, and how it is computed from the estimator and a batch of
@@ -285,7 +286,7 @@ class LocalPool:
                                batch_size=batch_size)
 
     def kmeans_pp(self, first, n, rng, batch_size=65536):
-        """BADGE picks: k-means++ seeding on gradient embeddings from ``first``.
+        """BADGE picks: k-means++ on gradient embeddings from ``first``.
 
         :func:`~aalu_sk.strategies.selection.kmeans_pp_gradient_embeddings`
         over the ``proba`` and ``features`` columns.

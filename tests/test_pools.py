@@ -176,7 +176,7 @@ def test_random_picks_are_unchanged_by_the_pool_protocol():
                                225, 109]
 
 
-# -- a strategy of your own ----------------------------------------------------
+# -- a strategy of your own ---------------------------------------------------
 class LeastConfidentScorer:
     """1 - max p: module-level, so it pickles to Ray workers."""
 

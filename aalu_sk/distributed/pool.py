@@ -154,7 +154,7 @@ class ShardedPool:
 
     # -- the pool protocol ---------------------------------------------------
     def gather(self, positions, columns):
-        """Columns of the rows at ``positions`` (None: every row), in that order."""
+        """Columns of the rows at ``positions`` (None: every row), in order."""
         return self._gather(positions, columns)
 
     def _gather(self, positions, columns, scorer=None):
@@ -197,7 +197,8 @@ class ShardedPool:
             A pool scorer (:mod:`aalu_sk.pools`); each shard scores its
             rows once per scorer.
         keys : ndarray of shape (n_pool,)
-            Tie-break keys (:func:`~aalu_sk.strategies.selection.tie_break_keys`).
+            Tie-break keys
+            (:func:`~aalu_sk.strategies.selection.tie_break_keys`).
         n : int
         columns : tuple of str
             Columns (or extra scorer outputs) of the chosen rows to return.
@@ -233,7 +234,8 @@ class ShardedPool:
                             n, rng), None
 
     def kmeans_pp(self, first, n, rng, batch_size=65536):
-        """BADGE picks over the shards from ``first``; ``(positions, None)``."""
+        """BADGE picks over the shards from ``first``: ``(positions, None)``.
+        """
         return greedy_picks(self, "kmeanspp", (batch_size,), n, rng,
                             first), None
 

@@ -633,7 +633,9 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
 
 
 class AssistantScorer(FittedSelectorScorer):
-    """A pool scorer: a fitted AALU selector's :meth:`~AdversarialUncertaintySampler.score`.
+    """A pool scorer: a fitted AALU selector's scores.
+
+    :meth:`AdversarialUncertaintySampler.score` of the pool rows.
 
     Reads the ``features`` (and ``proba``) columns. Pickled to another
     process (a Ray worker), the selector scores on whatever device that

@@ -182,7 +182,7 @@ class BaseQueryStrategy(BaseEstimator):
         return ()
 
     def _select_from_pool(self, pool, labeled, n_instances, rng):
-        """``(positions, scores or None)`` of a query on ``pool``; see the class."""
+        """``(positions, scores or None)`` of a query on ``pool``."""
         raise NotImplementedError(
             f"{type(self).__name__} implements neither _select_from_pool "
             f"(pool, labeled, n_instances, rng) nor _select; see "

@@ -125,7 +125,10 @@ class BADGESampler(BaseQueryStrategy):
 
 
 class GradientNormScorer:
-    """A pool scorer: BADGE's gradient-embedding norms (``proba``, ``features``)."""
+    """A pool scorer: BADGE's gradient-embedding norms.
+
+    Reads the ``proba`` and ``features`` columns.
+    """
 
     def __call__(self, columns):
         return np.sqrt(gradient_embedding_parts(columns["proba"],
