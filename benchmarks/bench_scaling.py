@@ -135,8 +135,7 @@ def ray_child(args):
 
     import ray
 
-    from aalu_sk.distributed import (SUPPORTED_STRATEGIES, pool_dataset,
-                                     query, shard_pool)
+    from aalu_sk.distributed import pool_dataset, query, shard_pool
 
     ray.init(num_cpus=args.workers, include_dashboard=False,
              log_to_driver=False, logging_level=logging.WARNING)
@@ -145,7 +144,7 @@ def ray_child(args):
     pool = pool_dataset(np.load(args.pool, mmap_mode="r"))
     s = strategy(args.strategy)
     start = time.perf_counter()
-    with shard_pool(pool, net, SUPPORTED_STRATEGIES[type(s)][0],
+    with shard_pool(pool, net, s.pool_columns(),
                     num_workers=args.workers) as sharded:
         ids = query(s, net, X_l, y_l, sharded, args.n_instances)
         seconds = time.perf_counter() - start

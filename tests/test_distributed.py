@@ -17,7 +17,9 @@ from aalu_sk import EntropySampler, ImageClassifier, RandomSampler
 from aalu_sk.distributed import query, shard_pool
 from aalu_sk.distributed.pool import _assign
 from aalu_sk.distributed.topk import merge_top_k, part_top_k
+from aalu_sk.pools import top_batch
 from aalu_sk.strategies import make_strategy
+from aalu_sk.strategies.base import BaseQueryStrategy
 from aalu_sk.strategies.selection import tie_break_keys, top_k
 
 ray = pytest.importorskip("ray")
@@ -196,6 +198,59 @@ def test_selector_trained_in_a_ray_task_gives_the_same_ids(sharded, data):
     np.testing.assert_array_equal(ids, expected)
     assert strategy.assistant_ is not None  # fitted attributes came back
     assert strategy.config_ == local.config_
+
+
+class FarFromLabeled:
+    """A user scorer: distance to a fixed point in feature space."""
+
+    def __init__(self, center):
+        self.center = center
+
+    def __call__(self, columns):
+        return np.linalg.norm(columns["features"] - self.center, axis=1)
+
+
+class FarthestFromMean(BaseQueryStrategy):
+    """A strategy of one's own, written against the pool protocol only:
+    half the batch is the rows farthest from the labeled set's mean
+    feature vector, the rest k-center greedy around the labeled set and
+    those rows."""
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def pool_columns(self):
+        return ("features",)
+
+    def _select_from_pool(self, pool, labeled, n_instances, rng):
+        features = labeled.outputs().features
+        far, _ = top_batch(pool, FarFromLabeled(features.mean(axis=0)),
+                           n_instances // 2, rng)
+        centers = np.concatenate([features,
+                                  pool.gather(far, ["features"])["features"]])
+        rest, _ = pool.k_center_greedy(centers, n_instances - len(far), rng)
+        return np.concatenate([far, rest]), None
+
+
+def test_a_strategy_of_your_own_gives_the_local_ids_on_ray(sharded, data):
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    X_l, y_l, X_pool, net = data
+    local = FarthestFromMean(random_state=3)
+    picked = local.query(X_l, y_l, X_pool, net, 9)
+    assert len(set(picked.tolist())) == 9 and local.scores_ is None
+    ids = query(FarthestFromMean(random_state=3), net, X_l, y_l, sharded, 9)
+    np.testing.assert_array_equal(ids, _ids(X_pool)[picked])
+
+
+def test_a_strategy_overriding_select_is_refused_on_ray(sharded, data):
+    class ArraysOnly(RandomSampler):
+        def _select(self, X_labeled, y_labeled, X_pool, estimator, n, rng):
+            return np.arange(n), np.zeros(len(X_pool))
+
+    X_l, y_l, X_pool, net = data
+    assert ArraysOnly().query(X_l, y_l, X_pool, net, 3).tolist() == [0, 1, 2]
+    with pytest.raises(TypeError, match="overrides _select.*only locally"):
+        query(ArraysOnly(), net, X_l, y_l, sharded, 3)
 
 
 def test_the_whole_pool_can_be_queried(sharded, data):

@@ -191,7 +191,8 @@ def test_api_page_lists_every_public_name():
                                      "aalu_sk.distributed",
                                      "aalu_sk.representation",
                                      "aalu_sk.representation.views",
-                                     "aalu_sk.augmentation"])
+                                     "aalu_sk.augmentation",
+                                     "aalu_sk.pools"])
 def test_api_page_lists_every_name_of_the_documented_modules(modname):
     module = importlib.import_module(modname)
     text = (DOCS / "api.rst").read_text()

@@ -10,6 +10,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from aalu_sk import AdversarialUncertaintySampler
+from aalu_sk.pools import LocalPool, top_batch
 
 VARIANTS = {
     "advVAE": dict(adversarial=True, use_prediction=False, ranking_weight=0),
@@ -356,7 +357,7 @@ def test_default_batch_follows_the_scores_to_a_far_unlabeled_cluster():
     sampler = AdversarialUncertaintySampler(random_state=0, max_steps=400)
     scores = sampler.fit_scores(f_l, p[:200], rng.rand(200), f_u, p[200:])
     in_top = np.mean(np.argsort(-scores)[:n] < n_far)
-    batch = sampler._pick(scores, f_u, n, np.random.RandomState(0),
-                          "kmeans")
+    batch, _ = top_batch(LocalPool({"features": f_u}), lambda c: scores, n,
+                         np.random.RandomState(0), "kmeans")
     assert in_top >= 0.7
     assert np.mean(batch < n_far) >= 0.8 * in_top, (in_top, batch)

@@ -1,6 +1,7 @@
 """Active learning on pools beyond one machine, with Ray.
 
-- :func:`query`: one query of any of the toolkit's strategies over a pool
+- :func:`query`: one query of any strategy (written against the pool
+  protocol, :mod:`aalu_sk.pools`) over a pool
   given as a ``ray.data.Dataset`` (columns ``id`` and ``image``); returns
   the chosen ids, the same as the local path for the same data and seed;
 - :func:`shard_pool`: the task model's pass over such a pool, kept by shard
@@ -13,11 +14,9 @@ Ray is optional (``pip install "aalu_sk[ray]"``) and imported only when
 one of these runs.
 """
 
-from .pool import (ShardedPool, TaskModelPass, pool_dataset, ray_query,
-                   shard_pool)
-from .query import SUPPORTED_STRATEGIES, query
+from .pool import ShardedPool, TaskModelPass, pool_dataset, shard_pool
+from .query import query, ray_query
 from .train import fit_distributed, worker_rows
 
 __all__ = ["query", "shard_pool", "ShardedPool", "TaskModelPass",
-           "pool_dataset", "ray_query", "fit_distributed", "worker_rows",
-           "SUPPORTED_STRATEGIES"]
+           "pool_dataset", "ray_query", "fit_distributed", "worker_rows"]

@@ -2,30 +2,30 @@
 
 :func:`shard_pool` runs the pool through the task model with Ray Data
 (``map_batches`` with actors that load the model once) and hands the
-outputs, in pool order, to shard actors (:class:`~.shards.PoolShard`),
+columns, in pool order, to shard actors (:class:`~.shards.PoolShard`),
 one per worker, each holding a contiguous range of rows. The driver keeps
-a :class:`ShardedPool`: the row count, the shards' ranges, and methods
-that gather rows, run the exact distributed top-k, and call the shards.
+a :class:`ShardedPool`, which answers the pool protocol
+(:mod:`aalu_sk.pools`) as :class:`~aalu_sk.pools.LocalPool` does, with the
+same answers: gathered rows, the exact distributed top-k, the greedy
+selections (:mod:`.greedy`) and selector training.
 """
 
+import contextlib
 import pickle
 import time
 import uuid
 
 import numpy as np
 
-from ..features import task_outputs
+from ..pools import COLUMNS, compute_columns
 from ..validation import check_images, check_samples
 from ._ray import (cluster_cpus, dumps_for_workers, import_ray,
                    ordered_execution)
+from .greedy import greedy_picks
 from .shards import PoolShard
 from .topk import merge_top_k
 
-__all__ = ["TaskModelPass", "ShardedPool", "shard_pool", "pool_dataset",
-           "ray_query"]
-
-#: Per-row columns :func:`shard_pool` can keep besides ``id``.
-OUTPUTS = ("features", "proba", "image")
+__all__ = ["TaskModelPass", "ShardedPool", "shard_pool", "pool_dataset"]
 
 #: Restarts of a crashed shard actor, and retries of a call it was running.
 #: (Ray Data restarts the task-model actors of ``map_batches`` itself.)
@@ -37,14 +37,17 @@ class TaskModelPass:
 
     Each actor unpickles the fitted estimator once and moves it to its
     device (CUDA when Ray gave it a GPU, else the CPU); each batch's
-    ``image`` column goes through :func:`~aalu_sk.features.task_outputs`.
+    ``image`` column goes through :func:`~aalu_sk.pools.compute_columns`
+    (one :func:`~aalu_sk.features.task_outputs` pass).
 
     Parameters
     ----------
     estimator : fitted classifier, or its pickle (bytes)
     outputs : tuple of str
-        Columns to return besides ``id``: ``"features"``, ``"proba"``
-        (the task model's outputs) and ``"image"`` (passed through).
+        Columns to return besides ``id``: keys of
+        :data:`aalu_sk.pools.COLUMNS` (``"features"``, ``"proba"``,
+        ``"image"``, ...), computed by
+        :func:`~aalu_sk.pools.compute_columns`.
     """
 
     def __init__(self, estimator, outputs):
@@ -54,14 +57,9 @@ class TaskModelPass:
         self.outputs = tuple(outputs)
 
     def __call__(self, batch):
-        out = {"id": batch["id"]}
         images = check_samples(batch["image"], "pool images")
-        if {"features", "proba"} & set(self.outputs):
-            result = task_outputs(self.estimator, images)
-            out["features"], out["proba"] = result.features, result.proba
-        if "image" in self.outputs:
-            out["image"] = check_images(images, "pool images")
-        return out
+        return {"id": batch["id"], **compute_columns(
+            self.estimator, images, self.outputs, "pool images")}
 
 
 def _to_worker_device(estimator):
@@ -83,6 +81,9 @@ def _to_worker_device(estimator):
 class ShardedPool:
     """The driver's handle on a pool held by shard actors.
 
+    Answers the pool protocol (:mod:`aalu_sk.pools`), so every strategy
+    queries it as it queries a :class:`~aalu_sk.pools.LocalPool`.
+
     Attributes
     ----------
     n_pool : int
@@ -96,6 +97,9 @@ class ShardedPool:
     timings : dict
         Seconds of the task-model pass (``task_forward``) and of loading
         the shards (``shard``).
+    selector_resources : dict or None
+        Where :meth:`train` trains: None on the driver, else in a Ray
+        task with these resources (e.g. ``{"num_gpus": 1}``).
 
     Examples
     --------
@@ -122,6 +126,8 @@ class ShardedPool:
         self.n_pool = int(self.counts.sum())
         self._refs = refs  # keeps the blocks alive for restarted shards
         self.timings = timings
+        self.selector_resources = None
+        self._scorer = None  # (scorer, token, object ref) of the last one
 
     def __enter__(self):
         return self
@@ -146,20 +152,22 @@ class ShardedPool:
         """Each shard's :meth:`PoolShard.info`."""
         return self.get([s.info.remote() for s in self.shards])
 
-    def gather(self, positions, columns, token=None, scorer=None):
-        """Columns of the rows at ``positions``, in that order.
+    # -- the pool protocol ---------------------------------------------------
+    def gather(self, positions, columns):
+        """Columns of the rows at ``positions`` (None: every row), in order."""
+        return self._gather(positions, columns)
 
-        With ``token`` and ``scorer``, the column ``"extra"`` is the
-        scorer's extra output (:meth:`PoolShard.scored_rows`).
-        """
-        positions = np.asarray(positions, dtype=np.int64)
+    def _gather(self, positions, columns, scorer=None):
+        """:meth:`gather`; with ``scorer``, its extra outputs by name too."""
+        positions = np.arange(self.n_pool) if positions is None \
+            else np.asarray(positions, dtype=np.int64)
         owners = self.owner(positions)
         calls = {}
         for i in np.unique(owners):
             rows = positions[owners == i]
             shard = self.shards[i]
             calls[i] = shard.rows.remote(rows, columns) if scorer is None \
-                else shard.scored_rows.remote(token, scorer, rows, columns)
+                else shard.scored_rows.remote(*scorer, rows, columns)
         parts = dict(zip(calls, self.get(list(calls.values()))))
         out = {}
         for c in columns:
@@ -170,22 +178,30 @@ class ShardedPool:
                 out[c][owners == i] = part[c]
         return out
 
-    def new_scorer(self, scorer):
-        """Put a scorer in the object store once; return ``(token, ref)``."""
-        return uuid.uuid4().hex, self._ray.put(scorer)
+    def _shipped(self, scorer):
+        """``(token, ref)`` of a scorer, put in the object store once."""
+        if self._scorer is None or self._scorer[0] is not scorer:
+            self._scorer = (scorer, uuid.uuid4().hex, self._ray.put(scorer))
+        return self._scorer[1:]
+
+    def scores(self, scorer):
+        """None: the scores stay on the shards."""
+        return None
 
     def top(self, scorer, keys, n, columns=()):
         """Exact top-``n`` of the pool by ``scorer``, ties by ``keys``.
 
         Parameters
         ----------
-        scorer : tuple
-            ``(token, ref)`` from :meth:`new_scorer`.
+        scorer : callable
+            A pool scorer (:mod:`aalu_sk.pools`); each shard scores its
+            rows once per scorer.
         keys : ndarray of shape (n_pool,)
-            Tie-break keys (:func:`~aalu_sk.strategies.selection.tie_break_keys`).
+            Tie-break keys
+            (:func:`~aalu_sk.strategies.selection.tie_break_keys`).
         n : int
         columns : tuple of str
-            Columns of the chosen rows to return too.
+            Columns (or extra scorer outputs) of the chosen rows to return.
 
         Returns
         -------
@@ -195,19 +211,66 @@ class ShardedPool:
             The requested columns of those rows, in the same order, and
             ``"score"``: their scores.
         """
-        token, ref = scorer
+        token, ref = self._shipped(scorer)
         keys_ref = self._ray.put(np.asarray(keys, dtype=np.int64))
         parts = self.get([s.top.remote(token, ref, keys_ref, n)
                           for s in self.shards])
         positions, order = merge_top_k(parts, n)
-        rows = self.gather(positions, list(columns), token, ref) \
+        rows = self._gather(positions, list(columns), (token, ref)) \
             if columns else {}
         rows["score"] = np.concatenate([p[1] for p in parts])[order]
         return positions, rows
 
+    def k_center_greedy(self, labeled_features, n, rng, batch_size=4096,
+                        device=None):
+        """Core-set picks over the shards; ``(positions, None)``.
+
+        The shards compute on their own CPU (``device`` is not used).
+        """
+        if labeled_features is None:
+            dim = self.info()[0]["columns"]["features"][0]
+            labeled_features = np.zeros((0,) + tuple(dim), np.float32)
+        return greedy_picks(self, "kcenter", (labeled_features, batch_size),
+                            n, rng), None
+
+    def kmeans_pp(self, first, n, rng, batch_size=65536):
+        """BADGE picks over the shards from ``first``: ``(positions, None)``.
+        """
+        return greedy_picks(self, "kmeanspp", (batch_size,), n, rng,
+                            first), None
+
+    def train(self, strategy, *args, rng):
+        """``strategy.fit_selector(*args, rng)`` on the driver or a Ray task.
+
+        In a Ray task (:attr:`selector_resources`), the fitted attributes
+        and the generator's state come back into ``strategy`` and ``rng``.
+        """
+        if self.selector_resources is None:
+            strategy.fit_selector(*args, rng)
+            return
+        ray = self._ray
+        fitted, state = ray.get(ray.remote(**self.selector_resources)(
+            _fit_selector).remote(strategy, args, rng))
+        strategy.__dict__.update(fitted.__dict__)
+        rng.set_state(state.get_state())
+
+    @contextlib.contextmanager
+    def training_on(self, resources):
+        """Within the block, :meth:`train` uses ``resources``."""
+        old, self.selector_resources = self.selector_resources, resources
+        try:
+            yield self
+        finally:
+            self.selector_resources = old
+
     def ids(self, positions):
         """The ``id`` of each row at ``positions``."""
         return self.gather(positions, ["id"])["id"]
+
+
+def _fit_selector(strategy, args, rng):
+    strategy.fit_selector(*args, rng)
+    return strategy, rng
 
 
 def _assign(counts, n_shards):
@@ -243,7 +306,9 @@ def shard_pool(pool, estimator, outputs, *, num_workers=None, batch_size=None,
     estimator : fitted classifier or None
         Needed when ``outputs`` has ``"features"`` or ``"proba"``.
     outputs : tuple of str
-        ``"features"``, ``"proba"``, ``"image"``; empty keeps ids only.
+        Keys of :data:`aalu_sk.pools.COLUMNS` (``"features"``,
+        ``"proba"``, ``"image"``, ...; a strategy's
+        ``pool_columns()``); empty keeps ids only.
     num_workers : int or None, default=None
         Actors of the pass and shard actors; None: the cluster's CPUs.
     batch_size : int or None, default=None
@@ -261,14 +326,14 @@ def shard_pool(pool, estimator, outputs, *, num_workers=None, batch_size=None,
     pool : ShardedPool
     """
     ray = import_ray()
-    unknown = sorted(set(outputs) - set(OUTPUTS))
+    unknown = sorted(set(outputs) - set(COLUMNS))
     if unknown or isinstance(outputs, str):
         raise ValueError(f"outputs={outputs!r}: give a tuple of "
-                         f"{list(OUTPUTS)}.")
+                         f"{list(COLUMNS)}.")
     workers = num_workers or cluster_cpus(ray)
     start = time.perf_counter()
     with ordered_execution(ray, pool):
-        if {"features", "proba"} & set(outputs):
+        if any(COLUMNS[c].reads_estimator for c in outputs):
             per_batch = batch_size or 8 * int(getattr(estimator, "batch_size",
                                                       128) or 128)
             data = pool.map_batches(
@@ -362,31 +427,3 @@ def pool_dataset(X, ids=None, rows_per_block=None):
             lambda b: {"id": np.zeros(0, ids.dtype),
                        "image": np.zeros((0,) + X.shape[1:], X.dtype)})
     return ray.data.from_arrow(tables)
-
-
-def ray_query(**options):
-    """A ``query`` for :func:`~aalu_sk.experiment.run_experiment` on Ray.
-
-    Parameters
-    ----------
-    **options
-        Keyword arguments of :func:`~aalu_sk.distributed.query`
-        (``num_workers``, ``batch_size``, ``num_gpus``,
-        ``selector_resources``).
-
-    Returns
-    -------
-    query : callable
-        ``query(strategy, estimator, X_labeled, y_labeled, X_pool, n)``:
-        puts ``X_pool`` on the cluster (:func:`pool_dataset`), queries it
-        with :func:`~aalu_sk.distributed.query` and returns positions in
-        ``X_pool``, the ones the local path returns.
-    """
-    from .query import query
-
-    def run(strategy, estimator, X_labeled, y_labeled, X_pool, n):
-        ids = query(strategy, estimator, X_labeled, y_labeled,
-                    pool_dataset(X_pool), n, **options)
-        return np.asarray(ids, dtype=np.int64)
-
-    return run

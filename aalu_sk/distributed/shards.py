@@ -18,8 +18,8 @@ far (:meth:`PoolShard.greedy_replay`).
 import numpy as np
 import torch
 
-from ..strategies.selection import (_gradient_embedding_parts,
-                                    _lower_embedding_distances,
+from ..strategies.selection import (gradient_embedding_parts,
+                                    lower_embedding_distances,
                                     nearest_distances,
                                     update_min_sq_distances)
 from .topk import part_top_k
@@ -94,9 +94,11 @@ class PoolShard:
     # -- scores and the top rows -----------------------------------------
     def _scores(self, token, scorer):
         if self._scored is None or self._scored[0] != token:
-            scores, extra = scorer(self.columns)
+            result = scorer(self.columns)
+            scores, extra = result if isinstance(result, tuple) \
+                else (result, {})
             self._scored = (token, np.asarray(scores, dtype=np.float64),
-                            extra)
+                            extra or {})
         return self._scored[1], self._scored[2]
 
     def top(self, token, scorer, keys, n):
@@ -107,9 +109,10 @@ class PoolShard:
         token : str
             Names the scorer; scores are computed once per token.
         scorer : callable
-            ``scorer(columns) -> (scores, extra)``; larger scores are
-            picked first, ``extra`` (or None) holds more per-row columns
-            (e.g. the latent means VAAL clusters).
+            A pool scorer (:mod:`aalu_sk.pools`): ``scorer(columns)``
+            returns the rows' scores (larger: picked first), or
+            ``(scores, extra)`` with ``extra`` a dict of more per-row
+            columns (e.g. the latent means VAAL clusters).
         keys : ndarray of shape (n_pool,)
             Tie-break keys of every pool position.
         n : int
@@ -123,10 +126,10 @@ class PoolShard:
                           self.offset, n)
 
     def scored_rows(self, token, scorer, positions, columns):
-        """Like :meth:`rows`; the column ``"extra"`` is the scorer's extra."""
+        """Like :meth:`rows`; columns may name the scorer's extra outputs."""
         _, extra = self._scores(token, scorer)
         local = np.asarray(positions, dtype=np.int64) - self.offset
-        return {c: (extra if c == "extra" else self.columns[c])[local]
+        return {c: (extra[c] if c in extra else self.columns[c])[local]
                 for c in columns}
 
     # -- greedy selections with per-step state ------------------------------
@@ -145,7 +148,7 @@ class PoolShard:
             state = {"pool": pool, "dist": initial.pow(2),
                      "batch_size": batch_size}
         elif kind == "kmeanspp":
-            a, h, sq = _gradient_embedding_parts(self.columns["proba"],
+            a, h, sq = gradient_embedding_parts(self.columns["proba"],
                                                  self.columns["features"])
             state = {"a": a, "h": h, "sq": sq, "batch_size": start[0],
                      "dist": np.full(self.n_rows, np.inf), "cum": None}
@@ -174,7 +177,7 @@ class PoolShard:
             if owned:
                 state["dist"][local] = -1.0  # never picked twice
         else:
-            _lower_embedding_distances(state["dist"], state["a"], state["h"],
+            lower_embedding_distances(state["dist"], state["a"], state["h"],
                                        state["sq"], center,
                                        state["batch_size"])
             if owned:
@@ -241,7 +244,7 @@ class PoolShard:
         """``(a, h, squared norm)`` of the row at global ``position``."""
         state = self._greedy
         if state is None:
-            a, h, sq = _gradient_embedding_parts(
+            a, h, sq = gradient_embedding_parts(
                 *(self.rows([position], ["proba", "features"]).values()))
             return a[0], h[0], sq[0]
         local = position - self.offset

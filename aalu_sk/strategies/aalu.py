@@ -9,16 +9,17 @@ from sklearn.utils import check_random_state
 
 from .._logging import progress_bar
 from .._runtime import resolve_device, seed_from, seeded
-from ..features import task_outputs
 from ..modules import Assistant, FeatureVAE
+from ..pools import top_batch
 from ..validation import (array_fingerprint, check_nonnegative_numbers,
                           check_positive_ints, check_samples)
 from ._batching import epoch_batches, epoch_plan
-from .base import BaseQueryStrategy
+from .base import BaseQueryStrategy, FittedSelectorScorer
 from .losses import (assistant_adversarial_loss, ranking_loss,
                      representation_loss, vae_adversarial_loss)
 
-__all__ = ["AdversarialUncertaintySampler", "ABLATIONS", "PRESETS"]
+__all__ = ["AdversarialUncertaintySampler", "AssistantScorer", "ABLATIONS",
+           "PRESETS"]
 
 #: The ablations of the paper's Table 1 as constructor parameters of
 #: :class:`AdversarialUncertaintySampler` (AALU itself is the defaults).
@@ -300,22 +301,34 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
             config["loss_source"] == "training"
 
     # -- modAL-free entry points -------------------------------------------
-    def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
-                rng):
+    def pool_columns(self):
+        self._check_params()
+        return ("features",) + (("proba",) if self.use_prediction else ())
+
+    def _select_from_pool(self, pool, labeled, n_instances, rng):
         _, config = self._check_params()
         start = time.perf_counter()
-        lab = task_outputs(estimator, X_labeled, y_labeled)
-        pool = task_outputs(estimator, X_pool)
-        forward = time.perf_counter() - start
+        lab = labeled.outputs(loss=True)
+        forward = time.perf_counter() - start + \
+            getattr(pool, "timings", {}).get("task_forward", 0.0)
         config["loss_source"], loss = self._labeled_losses(
-            config["loss_source"], estimator, X_labeled, y_labeled, lab.loss)
-        scores = self.fit_scores(lab.features, lab.proba, loss,
-                                 pool.features, pool.proba, random_state=rng)
+            config["loss_source"], labeled.estimator, labeled.X, labeled.y,
+            lab.loss)
+        # fit_scores on the pool: train on a sample under the step budget.
+        sample = self.training_sample(pool.n_pool, config["max_steps"], rng)
+        rows = pool.gather(sample, self.pool_columns())
+        pool.train(self, lab.features, lab.proba, loss, rows["features"],
+                   rows.get("proba"), rng=rng)
+        del rows
+        scorer = AssistantScorer(self)
+        start = time.perf_counter()
+        pool.scores(scorer)
+        self.timings_["score"] = time.perf_counter() - start
         self.config_ = config
         self.timings_["task_forward"] = forward
         start = time.perf_counter()
-        picked = self._pick(scores, pool.features, n_instances, rng,
-                            config["diversity"])
+        picked, scores = top_batch(pool, scorer, n_instances, rng,
+                                   config["diversity"], "features")
         self.timings_["select"] = time.perf_counter() - start
         return picked, scores
 
@@ -617,3 +630,22 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
             means = (sums / n_steps).tolist()
             history.append({"vae_loss": means[0], "assistant_loss": means[1]})
         return vae, assistant, history
+
+
+class AssistantScorer(FittedSelectorScorer):
+    """A pool scorer: a fitted AALU selector's scores.
+
+    :meth:`AdversarialUncertaintySampler.score` of the pool rows.
+
+    Reads the ``features`` (and ``proba``) columns. Pickled to another
+    process (a Ray worker), the selector scores on whatever device that
+    process has.
+
+    Parameters
+    ----------
+    strategy : AdversarialUncertaintySampler
+        Fitted (its ``assistant_`` is set).
+    """
+
+    def __call__(self, columns):
+        return self.strategy.score(columns["features"], columns.get("proba"))

@@ -15,27 +15,26 @@ modAL expects, and answers such a retry from the first call's outcome, so a
 query never trains twice and an error surfaces once.
 """
 
+import copy
 import functools
 import importlib.metadata
 import logging
 import re
 import sys
 import time
-import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
+from ..pools import DegenerateScoresWarning, LabeledSet, LocalPool
 from ..validation import check_labels, check_n_instances, check_samples
-from .selection import DIVERSITY, diverse_top_k, top_k
+from .selection import DIVERSITY
 
 __all__ = ["BaseQueryStrategy", "DegenerateScoresWarning",
-           "modal_expects_scores"]
+           "modal_expects_scores", "check_labeled_set",
+           "FittedSelectorScorer"]
 
-
-class DegenerateScoresWarning(UserWarning):
-    """A query's scores were all equal: its batch is a random sample."""
 
 log = logging.getLogger("aalu_sk.strategies")
 
@@ -68,22 +67,101 @@ def _learner_data(learner, strategy_name):
     return learner.X_training, learner.y_training, learner.estimator
 
 
+class FittedSelectorScorer:
+    """Base of pool scorers that run a strategy's fitted selector network.
+
+    Pickled to another process (a Ray worker), the strategy scores on
+    whatever device that process has (``device="auto"``); in this process
+    it keeps its own.
+
+    Parameters
+    ----------
+    strategy : BaseQueryStrategy
+        With a fitted selector and a ``device`` parameter.
+    """
+
+    def __init__(self, strategy):
+        self.strategy = strategy
+
+    def __getstate__(self):
+        strategy = copy.copy(self.strategy)
+        strategy.device = "auto"
+        return {"strategy": strategy}
+
+
+def check_labeled_set(strategy, X_labeled, y_labeled, estimator,
+                      pool_sample=None):
+    """The checks every query makes of its labeled set and task model.
+
+    One implementation for every pool: :meth:`BaseQueryStrategy.query`
+    (with ``pool_sample``, the pool's first rows, whose shape the labeled
+    samples must share) and :func:`aalu_sk.distributed.query`.
+
+    Parameters
+    ----------
+    strategy : BaseQueryStrategy
+    X_labeled : array-like of shape (n_labeled, ...) or None
+    y_labeled : array-like of shape (n_labeled,) or None
+    estimator : fitted classifier or None
+    pool_sample : ndarray or None, default=None
+
+    Returns
+    -------
+    labeled : LabeledSet
+    """
+    if X_labeled is None:
+        like = np.zeros((0, 1, 1, 1), np.float32) if pool_sample is None \
+            else pool_sample[:0]
+        X_labeled = np.zeros(like.shape, like.dtype)
+        y_labeled = np.zeros(0, np.int64)
+    X_labeled = check_samples(X_labeled, "X_labeled",
+                              allow_empty=not strategy.needs_labeled)
+    if pool_sample is not None and X_labeled.shape[0] and \
+            X_labeled.shape[1:] != pool_sample.shape[1:]:
+        raise ValueError(
+            f"X_pool samples have shape {pool_sample.shape[1:]} but "
+            f"X_labeled samples have shape {X_labeled.shape[1:]}; they must "
+            f"match.")
+    y_labeled = check_labels(y_labeled, X_labeled.shape[0], "y_labeled",
+                             integer=False)
+    if strategy.needs_estimator and estimator is None:
+        raise ValueError(
+            f"{type(strategy).__name__} reads the task model: pass the "
+            f"fitted estimator.")
+    return LabeledSet(X_labeled, y_labeled, estimator)
+
+
 class BaseQueryStrategy(BaseEstimator):
     """Base class for query strategies (modAL callables with ``query``).
 
-    Subclasses implement ``_select(X_labeled, y_labeled, X_pool, estimator,
-    n_instances, rng)`` returning ``(indices, scores)``, where ``scores``
-    has one value per pool sample. They set ``needs_labeled`` and
-    ``needs_estimator`` to say what they read, and ``lower_scores_first``
-    when they query the lowest scores rather than the highest (adapters
-    such as :mod:`aalu_sk.skactiveml` read it to turn scores into
-    utilities, larger = more worth labeling).
+    A strategy is written once, against the pool protocol
+    (:mod:`aalu_sk.pools`), and runs on every pool: subclasses implement
+
+    - ``pool_columns()``: the pool columns it reads (keys of
+      :data:`aalu_sk.pools.COLUMNS`), after checking its parameters;
+    - ``_select_from_pool(pool, labeled, n_instances, rng)`` returning
+      ``(positions, scores)``: distinct pool positions, and one score per
+      pool row or None (:func:`~aalu_sk.pools.top_batch` returns both).
+      ``labeled`` is a :class:`~aalu_sk.pools.LabeledSet`.
+
+    :meth:`query` runs it on a :class:`~aalu_sk.pools.LocalPool` of
+    ``X_pool``, :func:`aalu_sk.distributed.query` on a Ray
+    :class:`~aalu_sk.distributed.ShardedPool`, :meth:`query_pool` on any
+    pool. Subclasses set ``needs_labeled`` and ``needs_estimator`` to say
+    what they read, and ``lower_scores_first`` when ``scores_`` holds the
+    lowest scores for the samples worth labeling (adapters such as
+    :mod:`aalu_sk.skactiveml` read it to turn scores into utilities).
+
+    A subclass may instead override ``_select(X_labeled, y_labeled,
+    X_pool, estimator, n_instances, rng)`` (the earlier protocol, arrays
+    in, ``(indices, scores)`` out); it then runs on local arrays only.
 
     Attributes
     ----------
-    scores_ : ndarray of shape (n_pool,)
+    scores_ : ndarray of shape (n_pool,) or None
         Per-sample scores of the last query's pool (meaning depends on the
-        strategy; see its docstring).
+        strategy; see its docstring); None where the pool kept them on
+        its workers.
     query_time_ : float
         Seconds the last query took, all included.
     """
@@ -91,6 +169,33 @@ class BaseQueryStrategy(BaseEstimator):
     needs_labeled = True
     needs_estimator = True
     lower_scores_first = False
+
+    def pool_columns(self):
+        """The pool columns this strategy reads, given its parameters.
+
+        Checks the parameters it depends on. The default reads none.
+
+        Returns
+        -------
+        columns : tuple of str
+        """
+        return ()
+
+    def _select_from_pool(self, pool, labeled, n_instances, rng):
+        """``(positions, scores or None)`` of a query on ``pool``."""
+        raise NotImplementedError(
+            f"{type(self).__name__} implements neither _select_from_pool "
+            f"(pool, labeled, n_instances, rng) nor _select; see "
+            f"BaseQueryStrategy.")
+
+    def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
+                rng):
+        """The local path: the strategy on a LocalPool of ``X_pool``."""
+        pool = LocalPool.from_estimator(estimator, X_pool,
+                                        self.pool_columns())
+        return self._select_from_pool(
+            pool, LabeledSet(X_labeled, y_labeled, estimator), n_instances,
+            rng)
 
     def query(self, X_labeled, y_labeled, X_pool, estimator=None,
               n_instances=1):
@@ -104,7 +209,7 @@ class BaseQueryStrategy(BaseEstimator):
         y_labeled : array-like of shape (n_labeled,)
             Their integer labels.
         X_pool : array-like of shape (n_pool, ...)
-            The unlabeled pool.
+            The unlabeled pool (may be memory-mapped).
         estimator : fitted classifier or None, default=None
             The task model (an :class:`~aalu_sk.ImageClassifier` or a
             scikit-learn classifier with ``predict_proba``).
@@ -119,30 +224,52 @@ class BaseQueryStrategy(BaseEstimator):
         start = time.perf_counter()
         X_pool = check_samples(X_pool, "X_pool")
         n_instances = check_n_instances(n_instances, X_pool.shape[0])
-        if X_labeled is None:
-            X_labeled = np.zeros((0,) + X_pool.shape[1:], X_pool.dtype)
-            y_labeled = np.zeros(0, np.int64)
-        X_labeled = check_samples(X_labeled, "X_labeled",
-                                  allow_empty=not self.needs_labeled)
-        if X_labeled.shape[0] and X_labeled.shape[1:] != X_pool.shape[1:]:
-            raise ValueError(
-                f"X_pool samples have shape {X_pool.shape[1:]} but X_labeled "
-                f"samples have shape {X_labeled.shape[1:]}; they must match.")
-        y_labeled = check_labels(y_labeled, X_labeled.shape[0], "y_labeled",
-                                 integer=False)
-        if self.needs_estimator and estimator is None:
-            raise ValueError(
-                f"{type(self).__name__} reads the task model: pass the "
-                f"fitted estimator.")
+        labeled = check_labeled_set(self, X_labeled, y_labeled, estimator,
+                                    X_pool[:1])
         rng = check_random_state(self.random_state)
-        indices, scores = self._select(X_labeled, y_labeled, X_pool,
-                                       estimator, n_instances, rng)
+        return self._record(start, X_pool.shape[0], labeled, *self._select(
+            labeled.X, labeled.y, X_pool, estimator, n_instances, rng))
+
+    def query_pool(self, pool, X_labeled, y_labeled, estimator=None,
+                   n_instances=1):
+        """Choose ``n_instances`` rows of any pool (:mod:`aalu_sk.pools`).
+
+        Parameters
+        ----------
+        pool : pool
+            A :class:`~aalu_sk.pools.LocalPool`, a
+            :class:`~aalu_sk.distributed.ShardedPool` or anything else
+            answering the protocol, holding :meth:`pool_columns`.
+        X_labeled, y_labeled, estimator, n_instances
+            As for :meth:`query`.
+
+        Returns
+        -------
+        positions : ndarray of shape (n_instances,), dtype int64
+        """
+        start = time.perf_counter()
+        n_instances = check_n_instances(n_instances, pool.n_pool)
+        labeled = check_labeled_set(self, X_labeled, y_labeled, estimator)
+        missing = [c for c in self.pool_columns() if c not in pool.columns]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__} reads the pool's "
+                f"{list(self.pool_columns())}, but this "
+                f"{type(pool).__name__} holds {list(pool.columns)}; build "
+                f"the pool with these columns (shard_pool(..., "
+                f"outputs={tuple(self.pool_columns())})).")
+        rng = check_random_state(self.random_state)
+        return self._record(start, pool.n_pool, labeled,
+                            *self._select_from_pool(pool, labeled,
+                                                    n_instances, rng))
+
+    def _record(self, start, n_pool, labeled, indices, scores):
         indices = np.asarray(indices, dtype=np.int64)
-        self.scores_ = np.asarray(scores)
+        self.scores_ = None if scores is None else np.asarray(scores)
         self.query_time_ = time.perf_counter() - start
         log.debug("%s: picked %d of %d pool samples (%d labeled) in %.2fs",
-                  type(self).__name__, indices.size, X_pool.shape[0],
-                  X_labeled.shape[0], self.query_time_)
+                  type(self).__name__, indices.size, n_pool, labeled.n,
+                  self.query_time_)
         return indices
 
     def reads_training_losses(self):
@@ -154,35 +281,12 @@ class BaseQueryStrategy(BaseEstimator):
         """
         return False
 
-    # -- batch formation for score-based strategies -------------------------
     @staticmethod
     def _check_diversity(diversity):
         if diversity not in DIVERSITY:
             raise ValueError(
                 f"diversity={diversity!r} is not a batch rule; use one of "
                 f"{list(DIVERSITY)}.")
-
-    @staticmethod
-    def _pick(scores, features, n_instances, rng, diversity):
-        """The batch from per-sample scores (larger: query) as ``diversity`` says.
-
-        Scores that are all equal carry no preference (a selector that
-        saturated or learned nothing): the batch is then a seeded random
-        sample, which ties already give, and a warning says so rather
-        than passing it off as a choice.
-        """
-        scores = np.asarray(scores, dtype=np.float64)
-        if scores.size > n_instances and np.ptp(scores) <= \
-                1e-12 * max(1.0, np.abs(scores).max()):
-            warnings.warn(
-                f"all {scores.size} scores are equal ({scores[0]:.6g}): the "
-                f"strategy has no preference, so the batch is a random "
-                f"sample of the pool; check the task model's outputs and "
-                f"the selector's training.", DegenerateScoresWarning,
-                stacklevel=3)
-        if diversity is None:
-            return top_k(scores, n_instances, rng)
-        return diverse_top_k(scores, features, n_instances, random_state=rng)
 
     def __call__(self, learner, X_pool, n_instances=1, **kwargs):
         """modAL query-strategy protocol: ``strategy(learner, X_pool, n)``.
@@ -217,7 +321,9 @@ class BaseQueryStrategy(BaseEstimator):
             raise
         self._last_call = (key, indices)
         if modal_expects_scores():
-            return indices, self.scores_[indices]
+            return indices, (np.full(indices.shape, np.nan)
+                             if self.scores_ is None
+                             else self.scores_[indices])
         return indices
 
     def __getstate__(self):

@@ -1,14 +1,13 @@
 """Geometric strategies: cover the pool in the task model's feature space."""
 
-import torch
+import numpy as np
 
 from .._runtime import resolve_device
-from ..features import task_outputs
 from ..validation import check_positive_ints
 from .base import BaseQueryStrategy
-from .selection import k_center_greedy, kmeans_pp_gradient_embeddings
+from .selection import gradient_embedding_parts, tie_break_keys
 
-__all__ = ["CoreSetSampler", "BADGESampler"]
+__all__ = ["CoreSetSampler", "BADGESampler", "GradientNormScorer"]
 
 
 class CoreSetSampler(BaseQueryStrategy):
@@ -57,19 +56,15 @@ class CoreSetSampler(BaseQueryStrategy):
         self.device = device
         self.random_state = random_state
 
-    def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
-                rng):
+    def pool_columns(self):
         check_positive_ints(self, ("batch_size",))
-        device = resolve_device(self.device)
-        pool = torch.as_tensor(task_outputs(estimator, X_pool).features,
-                               device=device)
-        if X_labeled.shape[0]:
-            labeled = torch.as_tensor(
-                task_outputs(estimator, X_labeled).features, device=device)
-        else:
-            labeled = pool[:0]
-        return k_center_greedy(pool, labeled, n_instances, random_state=rng,
-                               batch_size=self.batch_size)
+        return ("features",)
+
+    def _select_from_pool(self, pool, labeled, n_instances, rng):
+        centers = labeled.outputs().features if labeled.n else None
+        return pool.k_center_greedy(centers, n_instances, rng,
+                                    batch_size=self.batch_size,
+                                    device=resolve_device(self.device))
 
 
 class BADGESampler(BaseQueryStrategy):
@@ -119,8 +114,22 @@ class BADGESampler(BaseQueryStrategy):
     def __init__(self, random_state=None):
         self.random_state = random_state
 
-    def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
-                rng):
-        out = task_outputs(estimator, X_pool)
-        return kmeans_pp_gradient_embeddings(out.proba, out.features,
-                                             n_instances, random_state=rng)
+    def pool_columns(self):
+        return ("features", "proba")
+
+    def _select_from_pool(self, pool, labeled, n_instances, rng):
+        scorer = GradientNormScorer()
+        first = pool.top(scorer, tie_break_keys(pool.n_pool, rng), 1)[0][0]
+        picked, _ = pool.kmeans_pp(first, n_instances, rng)
+        return picked, pool.scores(scorer)
+
+
+class GradientNormScorer:
+    """A pool scorer: BADGE's gradient-embedding norms.
+
+    Reads the ``proba`` and ``features`` columns.
+    """
+
+    def __call__(self, columns):
+        return np.sqrt(gradient_embedding_parts(columns["proba"],
+                                                 columns["features"])[2])

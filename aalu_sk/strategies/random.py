@@ -33,7 +33,6 @@ class RandomSampler(BaseQueryStrategy):
     def __init__(self, random_state=None):
         self.random_state = random_state
 
-    def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
-                rng):
-        scores = rng.random_sample(X_pool.shape[0])
+    def _select_from_pool(self, pool, labeled, n_instances, rng):
+        scores = rng.random_sample(pool.n_pool)
         return top_k(scores, n_instances, rng), scores

@@ -12,7 +12,8 @@ from sklearn.utils import check_random_state
 __all__ = ["top_k", "tie_break_keys", "entropy", "margin", "diverse_top_k",
            "diversity_candidates", "pick_diverse", "nearest_distances",
            "k_center_greedy", "update_min_sq_distances",
-           "gradient_embedding_norms", "kmeans_pp_gradient_embeddings",
+           "gradient_embedding_norms", "gradient_embedding_parts",
+           "lower_embedding_distances", "kmeans_pp_gradient_embeddings",
            "DIVERSITY"]
 
 #: Batch-selection rules a score-based strategy can use: ``None`` is plain
@@ -357,14 +358,14 @@ def _prediction_residual(proba):
     return a
 
 
-def _gradient_embedding_parts(proba, features):
+def gradient_embedding_parts(proba, features):
     """``a``, ``h`` and the squared norms of BADGE's embeddings, in float64."""
     a = _prediction_residual(np.asarray(proba, dtype=np.float64))
     h = np.asarray(features, dtype=np.float64).reshape(a.shape[0], -1)
     return a, h, np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", h, h)
 
 
-def _lower_embedding_distances(dist, a, h, sq, center, batch_size):
+def lower_embedding_distances(dist, a, h, sq, center, batch_size):
     """Lower ``dist`` to the squared embedding distance to ``center``.
 
     ``center`` is ``(a_c, h_c, sq_c)``; blocks of ``batch_size`` rows.
@@ -377,7 +378,7 @@ def _lower_embedding_distances(dist, a, h, sq, center, batch_size):
 
 
 def kmeans_pp_gradient_embeddings(proba, features, n, random_state=None,
-                                  batch_size=65536):
+                                  batch_size=65536, first=None):
     """BADGE: k-means++ seeding on gradient embeddings (Ash et al., 2020).
 
     The embedding of sample ``i`` is ``g_i = a_i h_i^T`` with
@@ -396,6 +397,9 @@ def kmeans_pp_gradient_embeddings(proba, features, n, random_state=None,
     random_state : int, RandomState instance or None, default=None
     batch_size : int, default=65536
         Rows per block of distance computations.
+    first : int or None, default=None
+        The first pick, if the caller chose it already (as
+        ``top_k(norms, 1, random_state)[0]``, which None draws here).
 
     Returns
     -------
@@ -411,14 +415,15 @@ def kmeans_pp_gradient_embeddings(proba, features, n, random_state=None,
     Bounds", ICLR 2020.
     """
     rng = check_random_state(random_state)
-    a, h, sq = _gradient_embedding_parts(proba, features)
+    a, h, sq = gradient_embedding_parts(proba, features)
     norms = np.sqrt(sq)
-    first = top_k(norms, 1, rng)[0]
+    if first is None:
+        first = top_k(norms, 1, rng)[0]
     picked = [int(first)]
     dist = np.full(a.shape[0], np.inf)
     for _ in range(n - 1):
         c = picked[-1]
-        _lower_embedding_distances(dist, a, h, sq, (a[c], h[c], sq[c]),
+        lower_embedding_distances(dist, a, h, sq, (a[c], h[c], sq[c]),
                                    batch_size)
         dist[picked] = 0.0
         # The total is the running sum's last value (not dist.sum(), whose

@@ -1,10 +1,10 @@
 """Uncertainty sampling: query what the task model is least sure of."""
 
-from ..features import task_outputs
+from ..pools import top_batch
 from .base import BaseQueryStrategy
 from .selection import entropy, margin
 
-__all__ = ["EntropySampler", "MarginSampler"]
+__all__ = ["EntropySampler", "MarginSampler", "ProbaScorer"]
 
 
 class _UncertaintySampler(BaseQueryStrategy):
@@ -16,13 +16,31 @@ class _UncertaintySampler(BaseQueryStrategy):
         self.diversity = diversity
         self.random_state = random_state
 
-    def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
-                rng):
+    def pool_columns(self):
         self._check_diversity(self.diversity)
-        out = task_outputs(estimator, X_pool)
-        scores = self._uncertainty(out.proba)
-        return self._pick(scores, out.features, n_instances, rng,
-                          self.diversity), scores
+        return ("proba",) + (("features",) if self.diversity else ())
+
+    def _select_from_pool(self, pool, labeled, n_instances, rng):
+        return top_batch(pool, ProbaScorer(self._uncertainty), n_instances,
+                         rng, self.diversity, "features")
+
+
+class ProbaScorer:
+    """A pool scorer: an uncertainty function of the ``proba`` column.
+
+    Parameters
+    ----------
+    uncertainty : callable
+        ``uncertainty(proba) -> scores``, e.g.
+        :func:`~aalu_sk.strategies.selection.entropy` (module-level, so
+        the scorer pickles to Ray workers).
+    """
+
+    def __init__(self, uncertainty):
+        self.uncertainty = uncertainty
+
+    def __call__(self, columns):
+        return self.uncertainty(columns["proba"])
 
 
 class EntropySampler(_UncertaintySampler):

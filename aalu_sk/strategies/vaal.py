@@ -9,13 +9,14 @@ import torch
 from .._logging import progress_bar
 from .._runtime import resolve_device, seed_from, seeded
 from ..modules import Assistant, ConvVAE
+from ..pools import top_batch
 from ..validation import (check_images, check_nonnegative_numbers,
                           check_positive_ints, image_shape, to_tensor)
 from ._batching import epoch_batches, epoch_plan
-from .base import BaseQueryStrategy
+from .base import BaseQueryStrategy, FittedSelectorScorer
 from .losses import discriminator_loss, representation_loss
 
-__all__ = ["VAALSampler"]
+__all__ = ["VAALSampler", "DiscriminatorScorer"]
 
 
 class VAALSampler(BaseQueryStrategy):
@@ -127,18 +128,24 @@ class VAALSampler(BaseQueryStrategy):
         self._check_diversity(self.diversity)
         return resolve_device(self.device)
 
-    def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
-                rng):
-        X_l = check_images(X_labeled, "X_labeled")
-        X_u = check_images(X_pool, "X_pool")
-        sample = self.training_sample(X_u.shape[0], rng)
-        self.fit_selector(X_l, X_u if sample is None else X_u[sample], rng)
+    def pool_columns(self):
+        self._check_params()
+        return ("image",)
+
+    def _select_from_pool(self, pool, labeled, n_instances, rng):
+        X_l = check_images(labeled.X, "X_labeled")
+        sample = self.training_sample(pool.n_pool, rng)
+        images = pool.gather(sample, ["image"])["image"]
+        pool.train(self, X_l, images, rng=rng)
+        del images
+        scorer = DiscriminatorScorer(self)
         start = time.perf_counter()
-        scores, latent = self.score(X_u, return_latent=True)
+        pool.scores(scorer)
         self.timings_["score"] = time.perf_counter() - start
         # Lowest "labeled" probability first.
-        return self._pick(-scores, latent, n_instances, rng,
-                          self.diversity), scores
+        picked, scores = top_batch(pool, scorer, n_instances, rng,
+                                   self.diversity, "latent")
+        return picked, None if scores is None else -scores
 
     def training_sample(self, n_pool, random_state):
         """Pool rows the VAE trains on under a step budget, or None.
@@ -278,3 +285,22 @@ class VAALSampler(BaseQueryStrategy):
             history.append({"vae_loss": means[0],
                             "discriminator_loss": means[1]})
         return vae, disc, history
+
+
+class DiscriminatorScorer(FittedSelectorScorer):
+    """A pool scorer: minus a fitted VAAL's discriminator output, on ``image``.
+
+    Its extra output ``latent`` holds the latent means (what
+    ``diversity="kmeans"`` clusters). Pickled to another process (a Ray
+    worker), the selector scores on whatever device that process has.
+
+    Parameters
+    ----------
+    strategy : VAALSampler
+        Fitted (its ``discriminator_`` is set).
+    """
+
+    def __call__(self, columns):
+        scores, latent = self.strategy.score(columns["image"],
+                                             return_latent=True)
+        return -scores, {"latent": latent}
