@@ -8,7 +8,6 @@ a :class:`ShardedPool`: the row count, the shards' ranges, and methods
 that gather rows, run the exact distributed top-k, and call the shards.
 """
 
-import pickle
 import time
 import uuid
 
@@ -16,9 +15,9 @@ import numpy as np
 
 from ..features import task_outputs
 from ..validation import check_images, check_samples
-from ._ray import (cluster_cpus, dumps_for_workers, import_ray,
-                   ordered_execution)
+from ._ray import cluster_cpus, import_ray, ordered_execution
 from .shards import PoolShard
+from .shipping import dumps_for_workers, loads_on_worker
 from .topk import merge_top_k
 
 __all__ = ["TaskModelPass", "ShardedPool", "shard_pool", "pool_dataset",
@@ -49,7 +48,7 @@ class TaskModelPass:
 
     def __init__(self, estimator, outputs):
         if isinstance(estimator, bytes):  # from dumps_for_workers
-            estimator = pickle.loads(estimator)
+            estimator = loads_on_worker(estimator)
         self.estimator = _to_worker_device(estimator)
         self.outputs = tuple(outputs)
 
