@@ -6,12 +6,10 @@ runs, so ``import aalu_sk`` (and even ``import aalu_sk.distributed``)
 works without it.
 """
 
-import builtins
-import os
 import contextlib
-import io
-import pickle
-import types
+import os
+
+from .shipping import dumps_for_workers  # noqa: F401  (its old home)
 
 __all__ = ["import_ray", "ordered_execution", "cluster_cpus",
            "dumps_for_workers"]
@@ -66,38 +64,3 @@ def cluster_cpus(ray):
     if not ray.is_initialized():
         ray.init()
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
-
-
-def _builtin(name):
-    return getattr(builtins, name)
-
-
-def dumps_for_workers(obj):
-    """Pickle ``obj`` for Ray workers, even after Ray patched ``print``.
-
-    Ray's progress bars replace ``builtins.print`` in the driver, after
-    which pickling anything that holds the original ``print`` (a skorch
-    net's ``PrintLog`` does) fails with "not the same object as
-    builtins.print". Builtins are pickled by name here, to be looked up
-    in the worker. Falls back to Ray's cloudpickle for objects plain
-    pickle refuses (lambdas, classes defined in ``__main__``).
-    """
-    import ray.cloudpickle as cloudpickle
-
-    def override(obj):
-        if isinstance(obj, types.BuiltinFunctionType) and \
-                getattr(obj, "__module__", None) == "builtins" and \
-                getattr(builtins, obj.__name__, None) is not obj:
-            return _builtin, (obj.__name__,)
-        return NotImplemented
-
-    class Pickler(cloudpickle.CloudPickler):
-        def reducer_override(self, obj):
-            reduced = override(obj)
-            if reduced is not NotImplemented:
-                return reduced
-            return super().reducer_override(obj)
-
-    buffer = io.BytesIO()
-    Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
-    return buffer.getvalue()

@@ -11,7 +11,6 @@ selections (:mod:`.greedy`) and selector training.
 """
 
 import contextlib
-import pickle
 import time
 import uuid
 
@@ -19,10 +18,10 @@ import numpy as np
 
 from ..pools import COLUMNS, compute_columns
 from ..validation import check_images, check_samples
-from ._ray import (cluster_cpus, dumps_for_workers, import_ray,
-                   ordered_execution)
+from ._ray import cluster_cpus, import_ray, ordered_execution
 from .greedy import greedy_picks
 from .shards import PoolShard
+from .shipping import dumps_for_workers, loads_on_worker
 from .topk import merge_top_k
 
 __all__ = ["TaskModelPass", "ShardedPool", "shard_pool", "pool_dataset"]
@@ -52,7 +51,7 @@ class TaskModelPass:
 
     def __init__(self, estimator, outputs):
         if isinstance(estimator, bytes):  # from dumps_for_workers
-            estimator = pickle.loads(estimator)
+            estimator = loads_on_worker(estimator)
         self.estimator = _to_worker_device(estimator)
         self.outputs = tuple(outputs)
 

@@ -14,7 +14,6 @@ pass over the labeled set.
 
 import io
 import math
-import pickle
 import shutil
 import tempfile
 
@@ -26,7 +25,8 @@ from .._runtime import seeded
 from ..classifier import ImageClassifier
 from ..validation import (array_fingerprint, check_images, check_labels,
                           check_positive_ints)
-from ._ray import dumps_for_workers, import_ray
+from ._ray import import_ray
+from .shipping import dumps_for_workers, loads_on_worker
 
 __all__ = ["fit_distributed", "worker_rows"]
 
@@ -81,7 +81,7 @@ def _train_worker(config):
     rank, world = context.get_world_rank(), context.get_world_size()
     X, y = ray.get(config["data"])
     rows = worker_rows(len(y), rank, world, config["seed"])
-    params = pickle.loads(config["params"])
+    params = loads_on_worker(config["params"])
     params.update(device=str(get_device()),
                   batch_size=math.ceil(params["batch_size"] / world),
                   num_classes=config["n_classes"])
