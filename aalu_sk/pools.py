@@ -90,6 +90,9 @@ COLUMNS = {
     "features": Column(True, lambda est, X, out, name: out.features, True),
     "proba": Column(True, lambda est, X, out, name: out.proba, True),
     "image": Column(False, lambda est, X, out, name: check_images(X, name)),
+    # The samples as given (images in any layout, or feature rows): what
+    # a label-free view (aalu_sk.representation) is fit on.
+    "samples": Column(False, lambda est, X, out, name: np.asarray(X)),
 }
 
 

@@ -18,7 +18,7 @@ from aalu_sk.distributed import query, shard_pool
 from aalu_sk.distributed.pool import _assign
 from aalu_sk.distributed.topk import merge_top_k, part_top_k
 from aalu_sk.pools import top_batch
-from aalu_sk.strategies import make_strategy
+from aalu_sk.strategies import STRATEGIES, make_strategy
 from aalu_sk.strategies.base import BaseQueryStrategy
 from aalu_sk.strategies.selection import tie_break_keys, top_k
 
@@ -131,7 +131,9 @@ def test_blocks_keep_the_dataset_order_even_when_done_out_of_order(
 @pytest.fixture(scope="module")
 def sharded(ray_cluster, data):
     X_l, y_l, X_pool, net = data
-    with shard_pool(_dataset(X_pool), net, ("features", "proba", "image"),
+    columns = sorted({c for name in NAMES
+                      for c in make_strategy(name).pool_columns()})
+    with shard_pool(_dataset(X_pool), net, tuple(columns),
                     num_workers=2, batch_size=2 * BATCH) as pool:
         yield pool
 
@@ -148,9 +150,10 @@ def test_the_pool_is_split_over_two_shards(sharded, data):
                                atol=1e-6)
 
 
-NAMES = ["random", "entropy", "entropy+div", "margin", "margin+div",
-         "coreset", "badge", "aalu", "aalu+topk", "aalu_paper", "vaal",
-         "vaal+div"]
+#: Every registered strategy, and the batch-rule variants of the ones
+#: that rank by a score.
+NAMES = sorted(STRATEGIES) + ["entropy+div", "margin+div", "aalu+topk",
+                              "vaal+div"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -164,7 +167,8 @@ def test_distributed_ids_equal_local_ids(sharded, data, name):
     assert strategy.query_time_ > 0
 
 
-@pytest.mark.parametrize("name", ["coreset", "badge", "random"])
+@pytest.mark.parametrize("name", ["coreset", "badge", "random", "typiclust",
+                                  "probcover"])
 def test_distributed_ids_equal_local_ids_without_labeled_samples(
         sharded, data, name):
     X_l, y_l, X_pool, net = data

@@ -35,6 +35,14 @@ class _LabelFreeSampler(BaseQueryStrategy):
     needs_labeled = False
     needs_estimator = False
 
+    def pool_columns(self):
+        return ("samples",)
+
+    @staticmethod
+    def _samples(pool):
+        """The pool's samples as given (a Ray pool sends them here)."""
+        return pool.gather(None, ["samples"])["samples"]
+
     def _embedding(self, X_labeled, X_pool, estimator, rng):
         X_all = np.concatenate([X_labeled, X_pool]) if X_labeled.shape[0] \
             else X_pool
@@ -140,9 +148,10 @@ class TypiClustSampler(_LabelFreeSampler):
         self.normalize = normalize
         self.random_state = random_state
 
-    def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
-                rng):
-        emb = self._embedding(X_labeled, X_pool, estimator, rng)
+    def _select_from_pool(self, pool, labeled, n_instances, rng):
+        X_labeled = labeled.X
+        emb = self._embedding(X_labeled, self._samples(pool),
+                              labeled.estimator, rng)
         n_lab = X_labeled.shape[0]
         picked, scores = typiclust(
             emb, np.arange(n_lab), n_instances, k=self.k,
@@ -248,12 +257,14 @@ class ProbCoverSampler(_LabelFreeSampler):
                 f"None, and {np.unique(y_labeled).size} distinct labels).")
         return int(n)
 
-    def _select(self, X_labeled, y_labeled, X_pool, estimator, n_instances,
-                rng):
-        emb = self._embedding(X_labeled, X_pool, estimator, rng)
+    def _select_from_pool(self, pool, labeled, n_instances, rng):
+        X_labeled = labeled.X
+        emb = self._embedding(X_labeled, self._samples(pool),
+                              labeled.estimator, rng)
         delta, self.n_classes_ = self.delta, None
         if delta is None:
-            self.n_classes_ = self._pseudo_classes(y_labeled, estimator)
+            self.n_classes_ = self._pseudo_classes(labeled.y,
+                                                   labeled.estimator)
             delta = purity_delta(emb, self.n_classes_, alpha=self.alpha,
                                  random_state=rng)
         self.delta_ = delta
