@@ -1,5 +1,6 @@
 """AdversarialUncertaintySampler: AALU (Zhu & Wang, ICIP 2020)."""
 
+import logging
 import numbers
 import time
 
@@ -13,12 +14,14 @@ from ..features import task_outputs
 from ..modules import Assistant, FeatureVAE
 from ..validation import (array_fingerprint, check_nonnegative_numbers,
                           check_positive_ints, check_samples)
-from ._batching import epoch_batches, epoch_plan
+from ._batching import LossPlateau, epoch_batches, epoch_plan, warm_modules
 from .base import BaseQueryStrategy
 from .losses import (assistant_adversarial_loss, ranking_loss,
                      representation_loss, vae_adversarial_loss)
 
 __all__ = ["AdversarialUncertaintySampler", "ABLATIONS", "PRESETS"]
+
+log = logging.getLogger("aalu_sk.strategies")
 
 #: The ablations of the paper's Table 1 as constructor parameters of
 #: :class:`AdversarialUncertaintySampler` (AALU itself is the defaults).
@@ -33,16 +36,22 @@ ABLATIONS = {
     "AALU": dict(adversarial=True, use_prediction=True, ranking_weight=10.0),
 }
 
+TOL_DEFAULT = 0.05
+WARM_DEFAULT = False
+
 #: What ``preset`` sets for the parameters left at ``"auto"``. ``"paper"``
 #: is Zhu & Wang's recipe exactly; ``"default"`` is what the
 #: label-efficiency benchmark found best (``docs/benchmarks``).
 PRESETS = {
     "paper": dict(loss_source="final", sort_prediction=False, diversity=None,
-                  max_steps=None),
+                  max_steps=None, tol=None, warm_start=False, lr=5e-4),
     "default": dict(loss_source="final", sort_prediction=True,
-                    diversity="kmeans", max_steps=1000),
+                    diversity="kmeans", max_steps=1000, tol=TOL_DEFAULT,
+                    warm_start=WARM_DEFAULT, lr=2e-3),
 }
 _LOSS_SOURCES = ("final", "training", "auto")
+#: Steps per window of the convergence rule (:class:`LossPlateau`).
+CHECK_EVERY = 25
 
 
 class AdversarialUncertaintySampler(BaseQueryStrategy):
@@ -236,7 +245,8 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     def __init__(self, preset="default", latent_dim=32, hidden_dim=512,
                  beta=1.0, margin=0.1, ranking_weight=10.0,
                  use_prediction=True, sort_prediction="auto",
-                 adversarial=True, epochs=100, max_steps="auto", lr=5e-4,
+                 adversarial=True, epochs=100, max_steps="auto", tol="auto",
+                 n_iter_no_change=3, warm_start="auto", lr="auto",
                  batch_size=128, loss_source="auto", diversity="auto",
                  device="auto", random_state=None, verbose=0):
         self.preset = preset
@@ -250,6 +260,9 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         self.adversarial = adversarial
         self.epochs = epochs
         self.max_steps = max_steps
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
         self.lr = lr
         self.batch_size = batch_size
         self.loss_source = loss_source
@@ -264,11 +277,8 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
             raise ValueError(f"preset={self.preset!r} is not a preset; use "
                              f"one of {sorted(PRESETS)}.")
         check_positive_ints(self, ("latent_dim", "hidden_dim", "epochs",
-                                   "batch_size"))
-        check_nonnegative_numbers(self, ("beta", "margin", "ranking_weight",
-                                         "lr"))
-        if self.lr == 0:
-            raise ValueError("lr must be > 0; got 0.")
+                                   "batch_size", "n_iter_no_change"))
+        check_nonnegative_numbers(self, ("beta", "margin", "ranking_weight"))
         if not self.adversarial and self.ranking_weight == 0:
             raise ValueError(
                 "With adversarial=False and ranking_weight=0 the assistant "
@@ -290,6 +300,20 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
                                   or steps < 1):
             raise ValueError(f"max_steps must be a positive integer, None or "
                              f"'auto'; got {self.max_steps!r}.")
+        lr = config["lr"]
+        if isinstance(lr, (bool, np.bool_)) or not isinstance(
+                lr, numbers.Real) or not lr > 0:
+            raise ValueError(f"lr must be a number > 0 or 'auto'; got "
+                             f"{self.lr!r}.")
+        tol = config["tol"]
+        if tol is not None and (isinstance(tol, (bool, np.bool_)) or
+                                not isinstance(tol, numbers.Real)
+                                or not 0 <= tol < 1):
+            raise ValueError(f"tol must be a number in [0, 1), None or "
+                             f"'auto'; got {self.tol!r}.")
+        if not isinstance(config["warm_start"], (bool, np.bool_)):
+            raise ValueError(f"warm_start must be True, False or 'auto'; "
+                             f"got {self.warm_start!r}.")
         self._check_diversity(config["diversity"])
         return resolve_device(self.device), config
 
@@ -427,13 +451,18 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
             f_l, f_u = t["features_labeled"], t["features_pool"]
             scale = self._feature_scale(f_l, f_u)
             vae, assistant, history = self._train(f_l, f_u, scale, t, device,
-                                                  config["max_steps"])
+                                                  config)
         # Kept on the CPU: they are for inspection, and a sampler pickled on
         # a GPU machine then loads anywhere.
         self.vae_, self.assistant_ = vae.cpu(), assistant.cpu()
         self.scale_ = (scale[0].cpu(), scale[1].cpu())
         self.history_ = history
-        self.timings_ = {"train": time.perf_counter() - start}
+        self.timings_ = {"train": time.perf_counter() - start,
+                         "steps": self.n_steps_}
+        log.debug("AALU selector: %d steps (%s start, cap %s, tol %s) in "
+                  "%.2fs", self.n_steps_,
+                  "warm" if self.warm_started_ else "cold",
+                  config["max_steps"], config["tol"], self.timings_["train"])
         return self
 
     def score(self, features, proba=None, batch_size=4096):
@@ -557,22 +586,30 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
             proba = torch.sort(proba, dim=1, descending=True).values
         return torch.cat([z, proba], dim=1)
 
-    def _train(self, f_l, f_u, scale, t, device, max_steps):
+    def _train(self, f_l, f_u, scale, t, device, config):
         n_l, n_u, dim = f_l.shape[0], f_u.shape[0], f_l.shape[1]
         n_classes = t["proba_pool"].shape[1] if self.use_prediction else 0
         vae = FeatureVAE(dim, self.latent_dim, self.hidden_dim).to(device)
         assistant = Assistant(self.latent_dim + n_classes,
                               self.hidden_dim).to(device)
-        opt_vae = torch.optim.Adam(vae.parameters(), lr=self.lr)
-        opt_a = torch.optim.Adam(assistant.parameters(), lr=self.lr)
+        # Fresh networks are built (and the RNG advanced) either way, so a
+        # warm and a cold query draw the same batches afterwards.
+        self.warm_started_ = bool(config["warm_start"]) and warm_modules(
+            (vae, assistant), (getattr(self, "vae_", None),
+                               getattr(self, "assistant_", None)))
+        monitor = None if config["tol"] is None else LossPlateau(
+            config["tol"], self.n_iter_no_change, CHECK_EVERY)
+        opt_vae = torch.optim.Adam(vae.parameters(), lr=config["lr"])
+        opt_a = torch.optim.Adam(assistant.parameters(), lr=config["lr"])
         b_l, b_u = min(self.batch_size, n_l), min(self.batch_size, n_u)
         p_l, p_u = t.get("proba_labeled"), t.get("proba_pool")
         loss_l = t.get("loss_labeled")
-        history = []
+        history, done, converged = [], 0, False
         vae.train()
         assistant.train()
         for n_steps in progress_bar(
-                epoch_plan(n_l, n_u, self.batch_size, self.epochs, max_steps),
+                epoch_plan(n_l, n_u, self.batch_size, self.epochs,
+                           config["max_steps"]),
                 desc="AALU selector", leave=False,
                 progress=None if self.verbose else False):
             idx_l = epoch_batches(n_l, n_steps, b_l, device)
@@ -614,6 +651,16 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
                 loss_a.backward()
                 opt_a.step()
                 sums += torch.stack([loss_vae.detach(), loss_a.detach()])
-            means = (sums / n_steps).tolist()
-            history.append({"vae_loss": means[0], "assistant_loss": means[1]})
+                done += 1
+                if monitor is not None and monitor.update(loss_a):
+                    converged = True
+                    break
+            steps = done - sum(h["steps"] for h in history)
+            means = (sums / steps).tolist()
+            history.append({"vae_loss": means[0], "assistant_loss": means[1],
+                            "steps": steps})
+            if converged:
+                break
+        self.n_steps_, self.converged_ = done, converged
+        self.loss_curve_ = [] if monitor is None else monitor.curve
         return vae, assistant, history
