@@ -12,7 +12,8 @@ import pytest
 import aalu_sk
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTRAS = {"label", "ray", "docs", "test", "bench", "skactiveml"}
+EXTRAS = {"label", "ray", "docs", "test", "bench", "skactiveml",
+          "fast"}
 
 
 @pytest.fixture(scope="module")

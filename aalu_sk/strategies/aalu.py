@@ -75,8 +75,9 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
                                  ``loss_source`` (where ``l`` comes from)
     Eq. 9  ``L_A``               ``ranking_weight``
     input ``m = [z, p]``         ``use_prediction``, ``sort_prediction``
-    Algorithm 1 (training)       ``epochs``, ``max_steps``, ``lr``,
-                                 ``batch_size``
+    Algorithm 1 (training)       ``epochs``, ``max_steps``, ``tol``,
+                                 ``n_iter_no_change``, ``warm_start``,
+                                 ``lr``, ``batch_size``
     batch of the top scores      ``diversity``
     ===========================  ======================================
 
@@ -93,7 +94,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     AALU (default)            True             True            10
     ========================  ===============  ==============  ==============
 
-    Presets (:data:`PRESETS`) set the four parameters that go beyond the
+    Presets (:data:`PRESETS`) set the parameters that go beyond the
     paper, where they are left at ``"auto"``:
 
     ===================  ==============  ==============
@@ -103,6 +104,9 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     ``sort_prediction``  False           True
     ``diversity``        None (top-k)    ``"kmeans"``
     ``max_steps``        None            1000
+    ``tol``              None            0.05
+    ``lr``               5e-4            2e-3
+    ``warm_start``       False           False
     ===================  ==============  ==============
 
     Parameters
@@ -112,8 +116,9 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         ``p`` as the model gives it, plain top-k, ``epochs`` full passes.
         ``"default"`` keeps the paper's equations and losses, feeds the
         assistant ``p`` sorted, forms the batch with k-means among the top
-        candidates and caps training at 1000 steps; see the
-        label-efficiency benchmark for why.
+        candidates, trains with a higher rate until the assistant's loss
+        stops improving (at most 1000 steps); see the label-efficiency
+        benchmark for why.
     latent_dim : int, default=32
         Size of the VAE's latent ``z``.
     hidden_dim : int, default=512
@@ -147,8 +152,26 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         Cap on the training steps, so the selector's cost stops growing
         with the pool (a 1M pool then trains as long as a 130k one). None:
         ``epochs`` full epochs, as the paper. ``"auto"``: the preset's.
-    lr : float, default=5e-4
-        Adam learning rate of both networks.
+    tol : float, None or "auto", default="auto"
+        Convergence rule: every 25 steps the mean assistant loss (Eq. 9)
+        of those steps is compared with the best such mean so far, and a
+        window that is not at least ``tol`` (relative) below it counts as
+        no improvement; training stops after ``n_iter_no_change`` such
+        windows in a row (or at ``max_steps``). None: no early stop.
+        ``"auto"``: the preset's (default 0.05, paper None).
+    n_iter_no_change : int, default=3
+        Windows of 25 steps without improvement before training stops;
+        training runs at least ``(n_iter_no_change + 1) * 25`` steps.
+        Ignored with ``tol=None``.
+    warm_start : bool or "auto", default="auto"
+        When True, a query continues from the previous query's VAE and
+        assistant if their shapes fit the new inputs (same feature size
+        and class count), else starts cold without an error. ``"auto"``:
+        the preset's (False for both; a warm start saved no steps and
+        ranked errors worse in our measurements, see the user guide).
+    lr : float or "auto", default="auto"
+        Adam learning rate of both networks. ``"auto"``: the preset's
+        (paper 5e-4, default 2e-3).
     batch_size : int, default=128
         Samples drawn from *each* pool per step.
     loss_source : {"final", "training", "auto"}, default="auto"
@@ -185,8 +208,9 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     scores_ : ndarray of shape (n_pool,)
         Assistant scores ``A(m)`` of the last pool; larger means "query".
     config_ : dict
-        The effective ``loss_source``, ``sort_prediction``, ``diversity``
-        and ``max_steps`` of the last query, after the preset and
+        The effective values of the preset's parameters (``loss_source``,
+        ``sort_prediction``, ``diversity``, ``max_steps``, ``tol``,
+        ``warm_start``, ``lr``) in the last query, after the preset and
         ``"auto"`` were resolved.
     vae_ : FeatureVAE
         The trained VAE of the last query (moved to the CPU).
@@ -199,9 +223,20 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         Per-feature mean and standard deviation the VAE's inputs are
         standardised with.
     history_ : list of dict
-        Mean VAE and assistant losses per epoch of the last query.
+        Mean VAE and assistant losses and the steps of each epoch of the
+        last query (the last epoch may be partial).
+    n_steps_ : int
+        Training steps the last query took.
+    converged_ : bool
+        Whether the convergence rule (``tol``) stopped the training.
+    loss_curve_ : list of float
+        Mean assistant loss of each 25-step window the rule checked
+        (empty with ``tol=None``).
+    warm_started_ : bool
+        Whether the last training continued from the previous weights.
     timings_ : dict
-        Seconds spent in the task model's pass, training and scoring.
+        Seconds spent in the task model's pass, training and scoring, and
+        ``"steps"``: the training steps.
     query_time_ : float
         Seconds the last query took.
 
