@@ -193,8 +193,7 @@ def _aalu_diversity():
 def _aalu_lr():
     assert changes(aalu_scores, "lr", 1e-4, 1e-2)
     # "auto": the preset's rate
-    assert changes(aalu_scores, "lr", "auto", 5e-4)
-    assert not changes(aalu_scores, "lr", "auto", 2e-3)
+    assert not changes(aalu_scores, "lr", "auto", 5e-4)
     assert not changes(lambda **k: aalu_scores(preset="paper", **k), "lr",
                        "auto", 5e-4)
     for bad in (0, -1.0, "fast", True):
@@ -207,7 +206,7 @@ def _aalu_tol():
     fixed = aalu_scores(epochs=60, batch_size=8, tol=None)[0]
     assert fixed.n_steps_ == 420 and not fixed.converged_
     stopped = aalu_scores(epochs=60, batch_size=8)[0]  # the preset's 0.05
-    assert stopped.converged_ and 100 <= stopped.n_steps_ < 420
+    assert stopped.converged_ and 200 <= stopped.n_steps_ < 420
     assert stopped.n_steps_ % 25 == 0  # checked every 25 steps
     # a looser tolerance stops no later
     assert aalu_scores(epochs=60, batch_size=8, tol=0.5)[0].n_steps_ <= \
@@ -221,9 +220,10 @@ def _aalu_tol():
 
 def _aalu_n_iter_no_change():
     kw = dict(epochs=60, batch_size=8, tol=0.5)
-    one = aalu_scores(n_iter_no_change=1, **kw)[0]
-    assert one.n_steps_ == 50  # the second window cannot halve the loss
-    assert aalu_scores(n_iter_no_change=2, **kw)[0].n_steps_ == 75
+    # no window halves the loss: one bad window stops at the 200-step
+    # minimum, nine need 9 windows after the first
+    assert aalu_scores(n_iter_no_change=1, **kw)[0].n_steps_ == 200
+    assert aalu_scores(n_iter_no_change=9, **kw)[0].n_steps_ == 250
     for bad in (0, 1.5, None):
         with pytest.raises(ValueError, match="n_iter_no_change"):
             aalu_scores(n_iter_no_change=bad)

@@ -50,6 +50,13 @@ def test_a_loss_that_keeps_improving_never_stops():
                    for i in range(500))
 
 
+def test_the_rule_waits_for_min_steps():
+    monitor = LossPlateau(0.0, 1, window=25, min_steps=200)
+    steps = next(i + 1 for i in range(1000)
+                 if monitor.update(torch.tensor(1.0)))
+    assert steps == 200
+
+
 def test_default_stops_before_the_cap_on_an_easy_problem():
     s = sampler()
     scores = s.fit_scores(*far_cluster())

@@ -53,8 +53,9 @@ class LossPlateau:
     the best window mean so far; a window improves when it is below
     ``best * (1 - tol)`` (a *relative* tolerance: the losses' scale depends
     on the configuration). Training stops after ``n_iter_no_change``
-    windows in a row without improvement, so it runs at least
-    ``(n_iter_no_change + 1) * window`` steps (when the budget allows).
+    windows in a row without improvement, and never before ``min_steps``
+    (a loss that is flat at first, as a hinge ranking loss near its
+    margin, is not yet a plateau).
 
     Losses are summed on their device and read once per window, so a GPU
     is not synchronised every step.
@@ -67,6 +68,8 @@ class LossPlateau:
         Windows without improvement before stopping.
     window : int, default=25
         Steps per window.
+    min_steps : int, default=0
+        Steps before the rule may stop.
 
     Attributes
     ----------
@@ -74,9 +77,10 @@ class LossPlateau:
         The mean loss of each finished window.
     """
 
-    def __init__(self, tol, n_iter_no_change, window=25):
+    def __init__(self, tol, n_iter_no_change, window=25, min_steps=0):
         self.tol, self.n_iter_no_change, self.window = \
             tol, n_iter_no_change, window
+        self.min_steps = min_steps
         self.curve, self._best, self._bad = [], float("inf"), 0
         self._sum, self._count = None, 0
 
@@ -95,7 +99,8 @@ class LossPlateau:
             self._best, self._bad = mean, 0
         else:
             self._bad += 1
-        return self._bad >= self.n_iter_no_change
+        return self._bad >= self.n_iter_no_change and \
+            len(self.curve) * self.window >= self.min_steps
 
 
 def warm_modules(fresh, previous):
