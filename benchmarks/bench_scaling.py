@@ -126,8 +126,11 @@ def child(args):
             idx = s.query(X_l, y_l, pool, net, n_instances=args.n_instances)
             assert len(set(idx.tolist())) == args.n_instances
         seconds = time.perf_counter() - start
+    steps = getattr(s, "n_steps_", None) if args.strategy != "forward" \
+        else None
     print(json.dumps({"seconds": seconds, "peak_mb": mem.growth,
-                      "feature_mb": len(pool) * FEATURES * 4 / 2**20}))
+                      "feature_mb": len(pool) * FEATURES * 4 / 2**20,
+                      "steps": steps}))
 
 
 def ray_child(args):
@@ -181,7 +184,8 @@ def single_machine(args, argv):
                          forward_peak_mb=forward["peak_mb"])
                 rows.append(r)
                 print(f"{name:8s} n={n:>9,d} {r['seconds']:8.1f} s  ratio "
-                      f"{r['seconds'] / r['forward']:.2f}  peak "
+                      f"{r['seconds'] / r['forward']:.2f}  steps "
+                      f"{r['steps']}  peak "
                       f"+{r['peak_mb']:6.0f} MB ({r['feature_mb']:.0f} MB "
                       f"features)", flush=True)
             os.remove(path)
@@ -198,12 +202,14 @@ def single_machine(args, argv):
         f"of the process's anonymous memory during the call; features = "
         f"the n x {FEATURES} float32 feature matrix.", "",
         "| strategy | pool | query s | forward s | query / forward | "
-        "peak MB | forward peak MB | features MB | peak / features |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        "selector steps | peak MB | forward peak MB | features MB | "
+        "peak / features |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(
             f"| {r['strategy']} | {r['n_pool']:,} | {r['seconds']:.1f} | "
             f"{r['forward']:.1f} | {r['seconds'] / r['forward']:.2f} | "
+            f"{'-' if r['steps'] is None else r['steps']} | "
             f"{r['peak_mb']:.0f} | {r['forward_peak_mb']:.0f} | "
             f"{r['feature_mb']:.0f} | {r['peak_mb'] / r['feature_mb']:.2f} |")
     return lines

@@ -146,7 +146,8 @@ def _aalu_preset():
                                  max_steps=16)[0].history_
     assert len(aalu_scores(preset="paper", epochs=40, batch_size=8)[0]
                .history_) == 40  # no cap: 280 steps
-    assert len(aalu_scores(epochs=40, batch_size=8)[0].history_) == 40
+    assert len(aalu_scores(epochs=40, batch_size=8, tol=None)[0]
+               .history_) == 40
     # ... and an explicit value beats the preset's
     assert len(aalu_scores(preset="paper", epochs=40, batch_size=8,
                            max_steps=16)[0].history_) == 3
@@ -192,8 +193,59 @@ def _aalu_diversity():
 
 def _aalu_lr():
     assert changes(aalu_scores, "lr", 1e-4, 1e-2)
-    with pytest.raises(ValueError, match="lr"):
-        aalu_scores(lr=0)
+    # "auto": the preset's rate
+    assert not changes(aalu_scores, "lr", "auto", 5e-4)
+    assert not changes(lambda **k: aalu_scores(preset="paper", **k), "lr",
+                       "auto", 5e-4)
+    for bad in (0, -1.0, "fast", True):
+        with pytest.raises(ValueError, match="lr"):
+            aalu_scores(lr=bad)
+
+
+def _aalu_tol():
+    # 50 pool samples, batch 8: 7 steps per epoch; 60 epochs = 420 steps.
+    fixed = aalu_scores(epochs=60, batch_size=8, tol=None)[0]
+    assert fixed.n_steps_ == 420 and not fixed.converged_
+    assert aalu_scores(epochs=60, batch_size=8)[0].n_steps_ == 420  # None
+    stopped = aalu_scores(epochs=60, batch_size=8, tol=0.05)[0]
+    assert stopped.converged_ and 200 <= stopped.n_steps_ < 420
+    assert stopped.n_steps_ % 25 == 0  # checked every 25 steps
+    # a looser tolerance stops no later
+    assert aalu_scores(epochs=60, batch_size=8, tol=0.5)[0].n_steps_ <= \
+        stopped.n_steps_
+    assert aalu_scores(preset="paper", epochs=60, batch_size=8)[0] \
+        .n_steps_ == 420
+    for bad in (-0.1, 1.0, "tight", True):
+        with pytest.raises(ValueError, match="tol"):
+            aalu_scores(tol=bad)
+
+
+def _aalu_n_iter_no_change():
+    kw = dict(epochs=60, batch_size=8, tol=0.5)
+    # no window halves the loss: one bad window stops at the 200-step
+    # minimum, nine need 9 windows after the first
+    assert aalu_scores(n_iter_no_change=1, **kw)[0].n_steps_ == 200
+    assert aalu_scores(n_iter_no_change=9, **kw)[0].n_steps_ == 250
+    for bad in (0, 1.5, None):
+        with pytest.raises(ValueError, match="n_iter_no_change"):
+            aalu_scores(n_iter_no_change=bad)
+
+
+def _aalu_warm_start():
+    f = tiny_features()
+    for warm in (True, False):
+        sampler = AdversarialUncertaintySampler(epochs=3, random_state=0,
+                                                warm_start=warm)
+        sampler.fit_scores(*f)
+        first = sampler.assistant_.state_dict()
+        # lr so small that a warm second fit stays at the first's weights
+        sampler.set_params(lr=1e-12).fit_scores(*f)
+        same = all(torch.allclose(v, sampler.assistant_.state_dict()[k])
+                   for k, v in first.items())
+        assert same == warm == sampler.warm_started_
+    assert not aalu_scores(warm_start="auto")[0].warm_started_
+    with pytest.raises(ValueError, match="warm_start"):
+        aalu_scores(warm_start="yes")
 
 
 def _aalu_batch_size():
@@ -460,6 +512,10 @@ PARAM_TESTS = {
     (AdversarialUncertaintySampler, "adversarial"): _aalu_adversarial,
     (AdversarialUncertaintySampler, "epochs"): _aalu_epochs,
     (AdversarialUncertaintySampler, "max_steps"): _aalu_max_steps,
+    (AdversarialUncertaintySampler, "tol"): _aalu_tol,
+    (AdversarialUncertaintySampler, "n_iter_no_change"):
+        _aalu_n_iter_no_change,
+    (AdversarialUncertaintySampler, "warm_start"): _aalu_warm_start,
     (AdversarialUncertaintySampler, "preset"): _aalu_preset,
     (AdversarialUncertaintySampler, "loss_source"): _aalu_loss_source,
     (AdversarialUncertaintySampler, "diversity"): _aalu_diversity,

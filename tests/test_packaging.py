@@ -13,7 +13,7 @@ import aalu_sk
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTRAS = {"label", "ray", "docs", "test", "bench", "skactiveml", "ssl",
-          "pretrained"}
+          "pretrained", "fast"}
 
 
 @pytest.fixture(scope="module")

@@ -165,7 +165,9 @@ def test_query_on_a_task_model_returns_distinct_pool_indices(split,
         np.sort(sampler.scores_)[::-1][:7], sampler.scores_[idx])
     assert len(sampler.history_) == 2
     assert set(sampler.timings_) == {"task_forward", "train", "score",
-                                     "select"}
+                                     "select", "steps"}
+    assert sampler.timings_["steps"] == sampler.n_steps_ == \
+        sum(h["steps"] for h in sampler.history_)
 
 
 def test_plain_sklearn_classifier_works(digits):
