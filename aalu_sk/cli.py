@@ -266,12 +266,17 @@ def build_parser():
 
 
 def _class_list(text):
+    from .labeling import check_class_names
+
     names = [n.strip() for n in text.split(",")]
     if not all(names):
         raise argparse.ArgumentTypeError(
             f"give class names separated by commas, such as cat,dog; got "
             f"{text!r}")
-    return names
+    try:
+        return check_class_names(names, "class names")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _share(text):
@@ -299,7 +304,8 @@ def _port(text):
 def _add_label_arguments(commands):
     label = commands.add_parser(
         "label", help="label a folder of images in your browser",
-        description="Index IMAGE_DIR (PNG, JPEG, BMP, WebP, recursively), "
+        description="Index IMAGE_DIR (PNG, JPEG, BMP, GIF, TIFF, WebP, "
+                    "recursively), "
                     "start a local labeling app and print its URL with an "
                     "access token. A model retrains after each batch and "
                     "the strategy picks the next one. Labels live in a "
@@ -348,6 +354,10 @@ def _add_label_arguments(commands):
     label.add_argument("--seed", type=_seed, default=0,
                        help="seeds the cold start, models and strategy "
                             "(default: %(default)s)")
+    label.add_argument("--follow-symlinks", action="store_true",
+                       help="also index and serve files whose real path is "
+                            "outside IMAGE_DIR (symbolic links); by default "
+                            "they are listed as skipped")
     label.add_argument("--no-browser", action="store_true",
                        help="do not open a browser")
     label.add_argument("--demo", action="store_true",

@@ -107,6 +107,10 @@ class LabelingProject:
     device : str, default="auto"
     random_state : int, default=0
         Seeds the cold start, the stop set, the models and the strategy.
+    follow_symlinks : bool, default=False
+        Index (and let the app serve) files whose real path is outside
+        ``image_dir``; by default such symbolic links are listed in
+        :attr:`unreadable` as skipped.
 
     Attributes
     ----------
@@ -132,7 +136,8 @@ class LabelingProject:
     def __init__(self, image_dir, classes=(), store=None, *, strategy="aalu",
                  batch_size=20, prefetch=0.5, model="small_cnn", image_size=32, epochs=None,
                  selector_epochs=20, stop_set_size=500, stop_threshold=0.99,
-                 stop_window=3, device="auto", random_state=0):
+                 stop_window=3, device="auto", random_state=0,
+                 follow_symlinks=False):
         self.image_dir = Path(image_dir)
         if not self.image_dir.is_dir():
             raise ValueError(f"image_dir={str(image_dir)!r} is not a folder.")
@@ -159,6 +164,8 @@ class LabelingProject:
         if epochs is not None:
             check_positive_ints(self, ("epochs",))
         stopping_point([], stop_threshold, stop_window)  # checks both
+        self.follow_symlinks = bool(follow_symlinks)
+        classes = check_class_names(classes)   # all checked before writing
         self.store = LabelStore(store or default_store_path(image_dir))
         folder = str(self.image_dir.resolve())
         saved = self.store.get_meta("image_dir")
@@ -167,7 +174,7 @@ class LabelingProject:
                 f"The store {self.store.path} belongs to the folder {saved}, "
                 f"not {folder}; pass that folder, or another store.")
         self.store.set_meta("image_dir", folder)
-        self.store.add_class(*check_class_names(classes))
+        self.store.add_class(*classes)
         self._cycle_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._worker = None
@@ -177,7 +184,8 @@ class LabelingProject:
 
     # -- the folder ------------------------------------------------------------
     def _index(self):
-        index = index_folder(self.image_dir, size=self.image_size)
+        index = index_folder(self.image_dir, size=self.image_size,
+                             follow_symlinks=self.follow_symlinks)
         self.store.replace_images(index.rows)
         self.items, self.paths, self.X_ = index.items, index.paths, index.X
         self._position = {item: k for k, item in enumerate(self.items)}
@@ -201,7 +209,7 @@ class LabelingProject:
     def _check_item(self, item):
         if not isinstance(item, str) or item not in self._position:
             raise ValueError(f"unknown id {item!r}: not an image of this "
-                             f"project (ids come from next_batch()).")
+                             f"project (the ids are those of the batches).")
 
     def label(self, item, value, who="", source="python"):
         """Store ``value`` as the label of ``item``; return the event's seq.
@@ -215,7 +223,7 @@ class LabelingProject:
         classes = self.classes
         if value not in classes:
             raise ValueError(f"unknown class {value!r}; the classes are "
-                             f"{classes} (add one with add_class).")
+                             f"{classes} (add the class first).")
         return self.store.add_event(item, "label", value, who, source)
 
     def skip(self, item, who="", source="python"):
