@@ -131,11 +131,22 @@ def _wait(predicate, timeout, what, driver=None):
     raise TimeoutError(f"waited {timeout}s for {what}; page: {shown}")
 
 
-def key_for(position):
-    """The page's key for the class at ``position`` (1-9, 0, then a-z)."""
-    if position < 9:
-        return str(position + 1)
-    return "0" if position == 9 else "abcdefghijklmnopqrstuvwxyz"[position - 10]
+def keys_for(classes):
+    """The page's key of each class: its name when that is one digit or
+    letter, else the next free key of 1-9, 0, a-z (as ``app.js``)."""
+    keys, used = [None] * len(classes), set()
+    for k, name in enumerate(classes):
+        key = name.lower()
+        if len(key) == 1 and key in "0123456789abcdefghijklmnopqrstuvwxyz" \
+                and key not in used:
+            keys[k] = key
+            used.add(key)
+    free = [c for c in "1234567890abcdefghijklmnopqrstuvwxyz"
+            if c not in used]
+    for k in range(len(classes)):
+        if keys[k] is None and free:
+            keys[k] = free.pop(0)
+    return dict(zip(classes, keys))
 
 
 def _ids_by_hash(folder):
@@ -166,7 +177,8 @@ def run_walkthrough(workdir, n=300, batches=3, batch_size=20,
     downloads.mkdir(parents=True, exist_ok=True)
     truth = write_digits_folder(images, n=n)  # what --demo writes, for n=None
     truth_by_id = {i: truth[name] for i, name in _ids_by_hash(images).items()}
-    keys = {str(d): key_for(d) for d in range(10)}  # classes are 0..9
+    keys = keys_for([str(d) for d in range(10)])  # classes 0..9: key = name
+    assert keys["3"] == "3"
     classes = ",".join(str(d) for d in range(10))
     args = ("--classes", classes, "--batch-size", str(batch_size), *options)
     where = (images, store)
@@ -235,6 +247,13 @@ def run_walkthrough(workdir, n=300, batches=3, batch_size=20,
         api(url, "/api/classes", token, {"name": hostile})
         _wait(lambda: hostile in driver.find_element(By.ID, "classes").text,
               30, "the new class on the page")
+        legend = driver.execute_script(
+            "return [...document.querySelectorAll('#classes li')].map("
+            "li => [li.querySelector('.name').textContent, "
+            "li.querySelector('button').textContent])")
+        assert legend == [[c, keys_for([*keys, hostile])[c]]
+                          for c in [*keys, hostile]], legend
+        assert dict(legend)["3"] == "3" and dict(legend)[hostile] == "a"
         assert not driver.find_elements(By.CSS_SELECTOR, "#classes img")
         assert driver.title == "aalu-sk label"
         driver.find_element(By.ID, "export-csv").click()

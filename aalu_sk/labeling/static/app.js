@@ -4,14 +4,23 @@
 "use strict";
 
 const LETTERS = "abcdefghijklmnopqrstuvwxyz";
-const state = { tiles: [], focus: 0, classes: [], undo: [], cycle: null,
-                waiting: false, status: null };
+const state = { tiles: [], focus: 0, classes: [], keys: [], undo: [],
+                cycle: null, waiting: false, status: null };
 const $ = (id) => document.getElementById(id);
 
-function keyOf(k) {            // the key for class number k (0-based)
-  if (k < 9) return String(k + 1);
-  if (k === 9) return "0";
-  return LETTERS[k - 10] || null;
+// The key of each class: a class named by one digit or letter is labeled
+// by that key (class "3" by key 3); the others take the free keys in the
+// order 1-9, 0, a-z. The legend (the class list) shows every key.
+function keyMap(classes) {
+  const keys = classes.map(() => null);
+  const used = new Set();
+  classes.forEach((name, k) => {
+    const key = name.toLowerCase();
+    if (/^[0-9a-z]$/.test(key) && !used.has(key)) { keys[k] = key; used.add(key); }
+  });
+  const free = [..."1234567890" + LETTERS].filter((c) => !used.has(c));
+  classes.forEach((name, k) => { if (keys[k] === null && free.length) keys[k] = free.shift(); });
+  return keys;
 }
 
 async function api(path, body) {
@@ -162,13 +171,15 @@ function waitForBatch() {
 
 function renderClasses(status) {
   state.classes = status.classes;
+  state.keys = keyMap(status.classes);
   const list = $("classes");
   list.replaceChildren(...status.classes.map((name, k) => {
     const li = el("li");
-    const key = keyOf(k);
+    const key = state.keys[k];
     const button = el("button", null, key === null ? "·" : key);
     button.type = "button";
-    button.title = "label the selected image as " + name;
+    button.title = "key " + (key === null ? "(none)" : key) + ": label the selected image as " + name;
+    if (key !== null) button.dataset.key = key;
     button.addEventListener("click", () => answer("label", name));
     li.append(button, el("span", "name", name),
       el("span", "count", String(status.class_counts[name] || 0)));
@@ -253,13 +264,10 @@ function onKey(event) {
   if (key === " ") { event.preventDefault(); answer("skip"); return; }
   const moves = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns(), ArrowDown: columns() };
   if (key in moves) { event.preventDefault(); focusTile(state.focus + moves[key]); return; }
-  let k = -1;
-  if (/^[1-9]$/.test(key)) k = Number(key) - 1;
-  else if (key === "0") k = 9;
-  else if (key.length === 1 && LETTERS.includes(key.toLowerCase())) k = 10 + LETTERS.indexOf(key.toLowerCase());
-  if (k < 0) return;
+  if (key.length !== 1 || !/^[0-9a-z]$/i.test(key)) return;
   event.preventDefault();
-  if (k >= state.classes.length) { say(`no class on key ${key}`); return; }
+  const k = state.keys.indexOf(key.toLowerCase());
+  if (k < 0) { say(`no class on key ${key}`); return; }
   answer("label", state.classes[k]);
 }
 
