@@ -286,6 +286,13 @@ def _share(text):
     return value
 
 
+def _audit_share(text):
+    value = _number(float, text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1); got {text}")
+    return value
+
+
 def _strategy_name(text):
     try:
         return check_strategy_name(text)
@@ -333,6 +340,12 @@ def _add_label_arguments(commands):
                        help="start choosing the next batch when this share "
                             "of the current one is answered; 1 waits for "
                             "all of it (default: %(default)s)")
+    label.add_argument("--random-share", type=_audit_share, default=0.1,
+                       metavar="SHARE",
+                       help="share of each batch drawn uniformly at random "
+                            "and kept out of training, for an unbiased "
+                            "accuracy estimate; 0 turns it off (default: "
+                            "%(default)s)")
     label.add_argument("--strategy", type=_strategy_name, default="aalu",
                        metavar="NAME",
                        help=f"query strategy, of {','.join(STRATEGIES)}, "

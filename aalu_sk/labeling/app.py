@@ -27,6 +27,10 @@ Routes
 ``GET /api/status``
     Counts, classes, progress of the background cycle, learning curve,
     stopping signal, unreadable files.
+``GET /api/accuracy``
+    The latest model's accuracy on the audit images (uniformly random,
+    never trained on) with a Wilson interval, and the active vs random
+    comparison: see :func:`aalu_sk.labeling.monitor.accuracy_estimate`.
 ``GET /api/history?id=...``
     Every label event of an item.
 ``POST /api/retrain``
@@ -289,6 +293,10 @@ def create_app(project, max_body=MAX_BODY_BYTES,
     @app.get("/api/status")
     async def status():
         return await run_in_threadpool(project.status)
+
+    @app.get("/api/accuracy")
+    async def accuracy():
+        return await run_in_threadpool(project.accuracy)
 
     @app.get("/api/image/{item}")
     async def image(item: str):

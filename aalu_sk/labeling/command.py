@@ -53,7 +53,8 @@ def run_label(args, error):
             model=args.model,
             image_size=args.image_size, epochs=args.epochs,
             selector_epochs=args.selector_epochs, device=args.device,
-            random_state=args.seed, follow_symlinks=args.follow_symlinks)
+            random_state=args.seed, follow_symlinks=args.follow_symlinks,
+            random_share=args.random_share)
     except (ValueError, StoreError) as exc:
         option = "IMAGE_DIR" if "image_dir" in str(exc) else (
             "--classes" if "classes" in str(exc) else "--store")
