@@ -17,7 +17,7 @@ from aalu_sk.labeling.coverage import coverage_batch
 from aalu_sk.labeling.images import index_folder
 from aalu_sk.strategies.registry import STRATEGIES
 
-FAST = dict(epochs=2, selector_epochs=1, image_size=8, device="cpu",
+FAST = dict(epochs=2, selector_epochs=1, image_size=8, device="cpu", random_share=0,
             stop_set_size=50)
 
 

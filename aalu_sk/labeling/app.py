@@ -31,6 +31,10 @@ Routes
     The latest model's accuracy on the audit images (uniformly random,
     never trained on) with a Wilson interval, and the active vs random
     comparison: see :func:`aalu_sk.labeling.monitor.accuracy_estimate`.
+``GET /api/review?limit=50``
+    The labels most likely wrong, most suspicious first (out-of-fold
+    probabilities ranked by cleanlab: :func:`aalu_sk.labeling.review.
+    review`); relabel with ``POST /api/labels``, the history keeps both.
 ``GET /api/history?id=...``
     Every label event of an item.
 ``POST /api/retrain``
@@ -297,6 +301,10 @@ def create_app(project, max_body=MAX_BODY_BYTES,
     @app.get("/api/accuracy")
     async def accuracy():
         return await run_in_threadpool(project.accuracy)
+
+    @app.get("/api/review")
+    async def review(limit: int = 50):
+        return await run_in_threadpool(project.review, limit)
 
     @app.get("/api/image/{item}")
     async def image(item: str):

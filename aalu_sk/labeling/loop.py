@@ -379,6 +379,12 @@ class LabelingProject:
         """The audit accuracy estimate; see :func:`.monitor.accuracy_estimate`."""
         return monitor.accuracy_estimate(self.store)
 
+    def review(self, limit=50):
+        """The labels most likely wrong; see :func:`.review.review`."""
+        from .review import review
+
+        return review(self, limit)
+
     def coarse_features_(self):
         """Label-free 8 x 8 thumbnails of every item (cached)."""
         if getattr(self, "_coarse", None) is None:

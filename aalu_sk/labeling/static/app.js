@@ -204,29 +204,63 @@ function svg(tag, attrs) {
   return node;
 }
 
+function niceTicks(lo, hi, count) {   // round tick values covering [lo, hi]
+  const span = Math.max(1, hi - lo);
+  const raw = span / count, mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw);
+  const ticks = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) ticks.push(Math.round(v));
+  return ticks;
+}
+
 function renderCurve(curve) {
   const box = $("curve");
-  const W = 300, H = 160, L = 34, B = 22, T = 8, R = 8;
+  const W = 300, H = 160, L = 34, B = 28, T = 8, R = 10;
   const nodes = [svg("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#888" }),
     svg("line", { x1: L, y1: T, x2: L, y2: H - B, stroke: "#888" })];
-  for (const v of [0, 0.5, 1]) {
-    const t = svg("text", { x: 4, y: H - B - v * (H - B - T) + 4, "font-size": 10 });
-    t.textContent = v.toFixed(1);
+  const y = (v) => H - B - Math.max(-0.05, v) * (H - B - T);
+  for (const v of [0, 0.25, 0.5, 0.75, 1]) {
+    nodes.push(svg("line", { x1: L, y1: y(v), x2: W - R, y2: y(v), stroke: "#ddd", class: "grid" }));
+    const t = svg("text", { x: L - 4, y: y(v) + 3, "font-size": 9, "text-anchor": "end", class: "ytick" });
+    t.textContent = v.toFixed(2);
     nodes.push(t);
   }
   const xs = curve.map((c) => c.n_labeled);
   const lo = Math.min(...xs, 0), hi = Math.max(...xs, 1);
   const x = (n) => L + (n - lo) / Math.max(1, hi - lo) * (W - L - R);
-  const y = (v) => H - B - Math.max(-0.05, v) * (H - B - T);
-  for (const [key, color] of [["batch_accuracy", "#1d3557"], ["agreement", "#e63946"]]) {
-    const pts = curve.filter((c) => c[key] !== null).map((c) => `${x(c.n_labeled)},${y(c[key])}`);
+  for (const v of niceTicks(lo, hi, 4)) {
+    nodes.push(svg("line", { x1: x(v), y1: H - B, x2: x(v), y2: H - B + 3, stroke: "#888" }));
+    const t = svg("text", { x: x(v), y: H - B + 12, "font-size": 9, "text-anchor": "middle", class: "xtick" });
+    t.textContent = String(v);
+    nodes.push(t);
+  }
+  const series = [["batch_accuracy", "#1d3557", (c) => c.batch_accuracy],
+    ["agreement", "#e63946", (c) => c.agreement],
+    ["accuracy", "#2a9d8f", (c) => c.accuracy && c.accuracy.accuracy]];
+  for (const [, color, value] of series) {
+    const pts = curve.filter((c) => value(c) !== null && value(c) !== undefined)
+      .map((c) => `${x(c.n_labeled)},${y(value(c))}`);
     if (pts.length) nodes.push(svg("polyline", { points: pts.join(" "), fill: "none", stroke: color, "stroke-width": 2 }));
     for (const p of pts) { const [cx, cy] = p.split(","); nodes.push(svg("circle", { cx, cy, r: 2.5, fill: color })); }
   }
-  const label = svg("text", { x: W / 2 - 30, y: H - 4, "font-size": 10 });
-  label.textContent = curve.length ? `labels used (${lo}-${hi})` : "no model yet";
+  const label = svg("text", { x: (L + W - R) / 2, y: H - 3, "font-size": 10, "text-anchor": "middle" });
+  label.textContent = curve.length ? "labels the model trained on" : "no model yet";
   nodes.push(label);
   box.replaceChildren(...nodes);
+}
+
+function pct(v) { return (100 * v).toFixed(0) + "%"; }
+
+function renderAccuracy(a) {
+  const node = $("accuracy");
+  const e = a.accuracy;
+  let text = e
+    ? `The latest model is right on ${e.correct} of ${e.n} images drawn at random (never trained on): estimated accuracy ${pct(e.accuracy)}, 95% interval ${pct(e.low)}-${pct(e.high)}.`
+    : a.n_audit ? `No estimate yet: label the randomly drawn images as they come (${a.n_audit_labeled} of ${a.n_audit} labeled).`
+      : "No estimate: no image is drawn at random (--random-share 0).";
+  const g = a.active_vs_random;
+  if (g) text += ` Active vs random, ${g.n_train} labels each (logistic regression on thumbnails, tested on the random images): ${pct(g.active_accuracy)} vs ${pct(g.random_accuracy)}, gain ${g.gain >= 0 ? "+" : ""}${(100 * g.gain).toFixed(0)} points (95% interval ${(100 * g.low).toFixed(0)} to ${(100 * g.high).toFixed(0)}).`;
+  node.textContent = text;
 }
 
 function renderStopping(s) {
@@ -235,9 +269,15 @@ function renderStopping(s) {
   node.classList.toggle("stop", s.should_stop);
   if (!last.length) { node.textContent = "Needs two models to compare; keep labeling."; return; }
   const kappa = last[last.length - 1].toFixed(3);
-  node.textContent = s.should_stop
-    ? `You can stop: the last ${s.window} retrains changed almost no prediction on ${s.stop_set_size} held-aside images (kappa ≥ ${s.threshold}; latest ${kappa}).`
-    : `Keep labeling: the latest two models agree at kappa ${kappa} on ${s.stop_set_size} held-aside images; the signal says stop after ${s.window} retrains in a row at ≥ ${s.threshold}.`;
+  const e = s.accuracy.accuracy;
+  const acc = e ? ` The estimated accuracy is ${pct(e.accuracy)} (${pct(e.low)}-${pct(e.high)}).` : "";
+  if (s.should_stop) {
+    node.textContent = `You can stop: the last ${s.window} retrains changed almost no prediction on ${s.stop_set_size} held-aside images (kappa ≥ ${s.threshold}; latest ${kappa}).` + acc;
+  } else if (s.stable) {
+    node.textContent = `Predictions are stable (kappa ${kappa}), but the accuracy estimate rests on ${e ? e.n : 0} random images; keep labeling until ${s.min_audit}, so that you know what you stop at.` + acc;
+  } else {
+    node.textContent = `Keep labeling: the latest two models agree at kappa ${kappa} on ${s.stop_set_size} held-aside images; the signal says stop after ${s.window} retrains in a row at ≥ ${s.threshold}.` + acc;
+  }
 }
 
 async function refreshStatus() {
@@ -249,6 +289,7 @@ async function refreshStatus() {
   renderProgress(status);
   renderCurve(status.curve);
   renderStopping(status.stopping);
+  renderAccuracy(status.accuracy);
   const bad = status.unreadable;
   $("unreadable-box").hidden = !status.n_unreadable;
   $("unreadable").replaceChildren(...bad.map((b) => el("li", null, `${b.path}: ${b.error}`)));
