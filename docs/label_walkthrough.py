@@ -242,6 +242,44 @@ def run_walkthrough(workdir, n=300, batches=3, batch_size=20,
         _wait(lambda: tiles(), timeout, "the page after a reload")
         time.sleep(1.0)
         driver.save_screenshot(str(shots / "labeling_page.png"))
+        # the learning curve has tick values; the accuracy box says something
+        ticks = driver.execute_script(
+            "return [document.querySelectorAll('#curve .ytick').length, "
+            "[...document.querySelectorAll('#curve .xtick')].map("
+            "t => t.textContent)]")
+        assert ticks[0] == 5 and len(ticks[1]) >= 2, ticks
+        accuracy_text = driver.find_element(By.ID, "accuracy").text
+        assert accuracy_text and accuracy_text != "No model yet.", \
+            accuracy_text
+        summary["accuracy"] = api(url, "/api/accuracy", token)
+        # the review view: keep the first label, relabel the second
+        review = api(url, "/api/review?limit=24", token)["items"]
+        driver.find_element(By.ID, "review").click()
+        if review:
+            _wait(lambda: [i for i, _, _ in tiles()] == [r["id"] for r in
+                                                           review],
+                  30, "the review view", driver)
+            body = driver.find_element(By.TAG_NAME, "body")
+            body.send_keys(" ")
+            if len(review) > 1:
+                second = review[1]["id"]
+                before = len(api(url, f"/api/history?id={second}", token)[
+                    "events"])
+                body.send_keys(keys[truth_by_id[second]])
+                _wait(lambda: len(api(url, f"/api/history?id={second}",
+                                      token)["events"]) == before + 1,
+                      30, "the relabel in the history", driver)
+            assert len(api(url, f"/api/history?id={review[0]['id']}",
+                           token)["events"]) >= 1
+            back = driver.find_element(By.ID, "back")
+            if back.is_displayed():        # else every tile was answered
+                back.click()
+        else:
+            _wait(lambda: "Nothing to review" in driver.find_element(
+                By.ID, "message").text, 30, "the review message", driver)
+        summary["reviewed"] = len(review)
+        _wait(lambda: tiles() and not any(d for _, d, _ in tiles()),
+              timeout, "the batch after the review", driver)
         # a class name with markup is shown as text, never as HTML
         hostile = '<img src=x onerror="document.title=1">'
         api(url, "/api/classes", token, {"name": hostile})

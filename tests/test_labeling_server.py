@@ -447,3 +447,20 @@ def test_cli_arguments_are_checked_before_a_store_is_written(folder,
     with pytest.raises(ValueError, match="given twice"):
         LabelingProject(folder[0], ["a", "a"], store=store)
     assert not store.exists()
+
+
+def test_accuracy_and_review_routes(server):
+    _batch(server)
+    status, body, _ = server.get("/api/accuracy")
+    assert status == 200
+    assert set(body) == {"cycle", "accuracy", "active_vs_random", "n_audit",
+                         "n_audit_labeled"}
+    assert server.get("/api/status")[1]["accuracy"] == body
+    status, body, _ = server.get("/api/review?limit=5")
+    assert status == 200 and body["n_labeled"] == \
+        server.get("/api/status")[1]["n_labeled"]
+    assert len(body["items"]) <= 5
+    for bad in ("0", "x", "-3"):
+        status, body, _ = server.get(f"/api/review?limit={bad}")
+        assert status == 400 and body["error"].startswith("GET /api/review:")
+        assert "limit" in body["error"]

@@ -5,7 +5,7 @@
 
 const LETTERS = "abcdefghijklmnopqrstuvwxyz";
 const state = { tiles: [], focus: 0, classes: [], keys: [], undo: [],
-                cycle: null, waiting: false, status: null };
+                cycle: null, waiting: false, status: null, reviewing: false };
 const $ = (id) => document.getElementById(id);
 
 // The key of each class: a class named by one digit or letter is labeled
@@ -50,7 +50,8 @@ function renderTile(tile) {
   fig.classList.toggle("skipped", tile.answer === "skip");
   fig.classList.toggle("focus", state.tiles[state.focus] === tile);
   tile.answerNode.textContent = tile.answer === null ? ""
-    : tile.answer === "skip" ? "skipped" : "label: " + tile.answer;
+    : tile.answer === "skip" ? (state.reviewing ? "kept" : "skipped")
+    : "label: " + tile.answer;
 }
 
 function showBatch(batch) {
@@ -62,12 +63,18 @@ function showBatch(batch) {
     img.src = item.image;
     img.alt = "image " + item.id;
     const cap = el("figcaption");
-    cap.append(el("div", "guess", item.prediction === null ? "guess: none yet"
-      : "guess: " + item.prediction));
+    if (item.label !== undefined) {       // the review view
+      cap.append(el("div", "given", "given: " + item.label));
+      cap.append(el("div", "guess", "suggested: " + item.prediction));
+    } else {
+      cap.append(el("div", "guess", item.prediction === null ? "guess: none yet"
+        : "guess: " + item.prediction));
+    }
     const answer = el("div", "answer");
     cap.append(answer);
     fig.append(img, cap);
-    const tile = { id: item.id, node: fig, answerNode: answer, answer: null };
+    const tile = { id: item.id, node: fig, answerNode: answer, answer: null,
+                   given: item.label };
     fig.addEventListener("click", () => focusTile(state.tiles.indexOf(tile)));
     return tile;
   });
@@ -110,7 +117,8 @@ async function answer(kind, value) {
   const k = nextOpen();
   if (k >= 0) focusTile(k); else state.tiles.forEach(renderTile);
   try {
-    if (kind === "skip") await api("/api/skip", { id: tile.id });
+    if (kind === "skip" && state.reviewing) { /* keep the label as it is */ }
+    else if (kind === "skip") await api("/api/skip", { id: tile.id });
     else await api("/api/labels", { id: tile.id, label: value });
   } catch (err) {
     tile.answer = before;
@@ -121,22 +129,50 @@ async function answer(kind, value) {
   }
   tile.pending = false;
   say("");
-  state.undo.push(tile.id);
+  if (!(kind === "skip" && state.reviewing)) state.undo.push(tile.id);
   renderTile(tile);
-  if (state.tiles.every((t) => t.answer !== null && !t.pending)) waitForBatch();
+  if (state.tiles.every((t) => t.answer !== null && !t.pending)) {
+    if (state.reviewing) backToBatch(); else waitForBatch();
+  }
   refreshStatus().catch((e) => say(e.message));
 }
 
 async function undo() {
   const id = state.undo.pop();
   if (id === undefined) { say("nothing to undo"); return; }
-  try { await api("/api/labels", { id: id, label: null }); }
+  const shown = state.tiles.find((t) => t.id === id);
+  // in the review view, undo puts the label given before back
+  const before = shown && shown.given !== undefined ? shown.given : null;
+  try { await api("/api/labels", { id: id, label: before }); }
   catch (err) { say(err.message); return; }
   const k = state.tiles.findIndex((t) => t.id === id);
   if (k >= 0) { state.tiles[k].answer = null; state.waiting = false; $("waiting").hidden = true; focusTile(k); }
   else await loadBatch();          // from an earlier batch: it comes back
   say("undone");
   refreshStatus();
+}
+
+// -- the review view: labels most likely wrong ------------------------------------
+async function showReview() {
+  let review;
+  try { review = await api("/api/review?limit=24"); }
+  catch (err) { say(err.message); return; }
+  if (!review.items.length) { say("Nothing to review yet: it needs two classes with at least two labels each."); return; }
+  state.reviewing = true;
+  showBatch({ cycle: state.cycle, items: review.items.map((i) => ({
+    id: i.id, image: "/api/image/" + i.id, prediction: i.suggested, label: i.label })) });
+  $("back").hidden = false;
+  $("review").hidden = true;
+  say(`Review: the ${review.items.length} labels (of ${review.n_labeled}) most likely wrong, most suspicious first. ` +
+      "Press a class key to relabel, Space to keep the label.");
+}
+
+async function backToBatch() {
+  state.reviewing = false;
+  $("back").hidden = true;
+  $("review").hidden = false;
+  say("");
+  if (!(await loadBatch())) waitForBatch();
 }
 
 // -- batches and status -----------------------------------------------------------
@@ -324,6 +360,8 @@ async function start() {
   document.addEventListener("keydown", onKey);
   $("undo").addEventListener("click", undo);
   $("skip").addEventListener("click", () => answer("skip"));
+  $("review").addEventListener("click", showReview);
+  $("back").addEventListener("click", backToBatch);
   $("add-class").addEventListener("submit", addClass);
   try {
     await refreshStatus();
