@@ -87,7 +87,7 @@ def possibly_mislabeled(features, labels, classes, n_folds=5,
                               np.asarray(features)[rows], y, cv=cv,
                               method="predict_proba")
     quality = get_label_quality_scores(y, probs)
-    issue = find_label_issues(y, probs)
+    issue = find_label_issues(y, probs, n_jobs=1)  # no fork in a server
     order = np.argsort(quality, kind="stable")
     names = np.asarray(kept, dtype=object)
     return {"rows": rows[order].tolist(),
