@@ -263,7 +263,7 @@ def _write_folder(root, n_images=12):
             if i == 10:
                 img = Image.new("L", size, _color(label, i)[0])
             elif i == 11:
-                img = Image.new("RGBA", size, _color(label, i) + (128,))
+                img = Image.new("RGBA", size, (10 + label, 20, 30, 128))
             else:
                 img = Image.new("RGB", size, _color(label, i))
             ext = ".PNG" if i == 3 else ".png"
