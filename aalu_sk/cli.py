@@ -266,18 +266,30 @@ def build_parser():
 
 
 def _class_list(text):
+    from .labeling import check_class_names
+
     names = [n.strip() for n in text.split(",")]
     if not all(names):
         raise argparse.ArgumentTypeError(
             f"give class names separated by commas, such as cat,dog; got "
             f"{text!r}")
-    return names
+    try:
+        return check_class_names(names, "class names")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _share(text):
     value = _number(float, text)
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"must be in (0, 1]; got {text}")
+    return value
+
+
+def _audit_share(text):
+    value = _number(float, text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1); got {text}")
     return value
 
 
@@ -299,7 +311,8 @@ def _port(text):
 def _add_label_arguments(commands):
     label = commands.add_parser(
         "label", help="label a folder of images in your browser",
-        description="Index IMAGE_DIR (PNG, JPEG, BMP, WebP, recursively), "
+        description="Index IMAGE_DIR (PNG, JPEG, BMP, GIF, TIFF, WebP, "
+                    "recursively), "
                     "start a local labeling app and print its URL with an "
                     "access token. A model retrains after each batch and "
                     "the strategy picks the next one. Labels live in a "
@@ -327,6 +340,12 @@ def _add_label_arguments(commands):
                        help="start choosing the next batch when this share "
                             "of the current one is answered; 1 waits for "
                             "all of it (default: %(default)s)")
+    label.add_argument("--random-share", type=_audit_share, default=0.1,
+                       metavar="SHARE",
+                       help="share of each batch drawn uniformly at random "
+                            "and kept out of training, for an unbiased "
+                            "accuracy estimate; 0 turns it off (default: "
+                            "%(default)s)")
     label.add_argument("--strategy", type=_strategy_name, default="aalu",
                        metavar="NAME",
                        help=f"query strategy, of {','.join(STRATEGIES)}, "
@@ -348,6 +367,10 @@ def _add_label_arguments(commands):
     label.add_argument("--seed", type=_seed, default=0,
                        help="seeds the cold start, models and strategy "
                             "(default: %(default)s)")
+    label.add_argument("--follow-symlinks", action="store_true",
+                       help="also index and serve files whose real path is "
+                            "outside IMAGE_DIR (symbolic links); by default "
+                            "they are listed as skipped")
     label.add_argument("--no-browser", action="store_true",
                        help="do not open a browser")
     label.add_argument("--demo", action="store_true",

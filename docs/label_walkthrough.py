@@ -131,11 +131,22 @@ def _wait(predicate, timeout, what, driver=None):
     raise TimeoutError(f"waited {timeout}s for {what}; page: {shown}")
 
 
-def key_for(position):
-    """The page's key for the class at ``position`` (1-9, 0, then a-z)."""
-    if position < 9:
-        return str(position + 1)
-    return "0" if position == 9 else "abcdefghijklmnopqrstuvwxyz"[position - 10]
+def keys_for(classes):
+    """The page's key of each class: its name when that is one digit or
+    letter, else the next free key of 1-9, 0, a-z (as ``app.js``)."""
+    keys, used = [None] * len(classes), set()
+    for k, name in enumerate(classes):
+        key = name.lower()
+        if len(key) == 1 and key in "0123456789abcdefghijklmnopqrstuvwxyz" \
+                and key not in used:
+            keys[k] = key
+            used.add(key)
+    free = [c for c in "1234567890abcdefghijklmnopqrstuvwxyz"
+            if c not in used]
+    for k in range(len(classes)):
+        if keys[k] is None and free:
+            keys[k] = free.pop(0)
+    return dict(zip(classes, keys))
 
 
 def _ids_by_hash(folder):
@@ -166,7 +177,8 @@ def run_walkthrough(workdir, n=300, batches=3, batch_size=20,
     downloads.mkdir(parents=True, exist_ok=True)
     truth = write_digits_folder(images, n=n)  # what --demo writes, for n=None
     truth_by_id = {i: truth[name] for i, name in _ids_by_hash(images).items()}
-    keys = {str(d): key_for(d) for d in range(10)}  # classes are 0..9
+    keys = keys_for([str(d) for d in range(10)])  # classes 0..9: key = name
+    assert keys["3"] == "3"
     classes = ",".join(str(d) for d in range(10))
     args = ("--classes", classes, "--batch-size", str(batch_size), *options)
     where = (images, store)
@@ -230,11 +242,56 @@ def run_walkthrough(workdir, n=300, batches=3, batch_size=20,
         _wait(lambda: tiles(), timeout, "the page after a reload")
         time.sleep(1.0)
         driver.save_screenshot(str(shots / "labeling_page.png"))
+        # the learning curve has tick values; the accuracy box says something
+        ticks = driver.execute_script(
+            "return [document.querySelectorAll('#curve .ytick').length, "
+            "[...document.querySelectorAll('#curve .xtick')].map("
+            "t => t.textContent)]")
+        assert ticks[0] == 5 and len(ticks[1]) >= 2, ticks
+        accuracy_text = driver.find_element(By.ID, "accuracy").text
+        assert accuracy_text and accuracy_text != "No model yet.", \
+            accuracy_text
+        summary["accuracy"] = api(url, "/api/accuracy", token)
+        # the review view: keep the first label, relabel the second
+        review = api(url, "/api/review?limit=24", token)["items"]
+        driver.find_element(By.ID, "review").click()
+        if review:
+            _wait(lambda: [i for i, _, _ in tiles()] == [r["id"] for r in
+                                                           review],
+                  30, "the review view", driver)
+            body = driver.find_element(By.TAG_NAME, "body")
+            body.send_keys(" ")
+            if len(review) > 1:
+                second = review[1]["id"]
+                before = len(api(url, f"/api/history?id={second}", token)[
+                    "events"])
+                body.send_keys(keys[truth_by_id[second]])
+                _wait(lambda: len(api(url, f"/api/history?id={second}",
+                                      token)["events"]) == before + 1,
+                      30, "the relabel in the history", driver)
+            assert len(api(url, f"/api/history?id={review[0]['id']}",
+                           token)["events"]) >= 1
+            back = driver.find_element(By.ID, "back")
+            if back.is_displayed():        # else every tile was answered
+                back.click()
+        else:
+            _wait(lambda: "Nothing to review" in driver.find_element(
+                By.ID, "message").text, 30, "the review message", driver)
+        summary["reviewed"] = len(review)
+        _wait(lambda: tiles() and not any(d for _, d, _ in tiles()),
+              timeout, "the batch after the review", driver)
         # a class name with markup is shown as text, never as HTML
         hostile = '<img src=x onerror="document.title=1">'
         api(url, "/api/classes", token, {"name": hostile})
         _wait(lambda: hostile in driver.find_element(By.ID, "classes").text,
               30, "the new class on the page")
+        legend = driver.execute_script(
+            "return [...document.querySelectorAll('#classes li')].map("
+            "li => [li.querySelector('.name').textContent, "
+            "li.querySelector('button').textContent])")
+        assert legend == [[c, keys_for([*keys, hostile])[c]]
+                          for c in [*keys, hostile]], legend
+        assert dict(legend)["3"] == "3" and dict(legend)[hostile] == "a"
         assert not driver.find_elements(By.CSS_SELECTOR, "#classes img")
         assert driver.title == "aalu-sk label"
         driver.find_element(By.ID, "export-csv").click()

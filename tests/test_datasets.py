@@ -245,8 +245,11 @@ def _color(label, i):
     """The colour of image ``i`` of class ``label`` after conversion to RGB."""
     if i == 10:  # grayscale image
         return (200 + label,) * 3
-    if i == 11:  # RGBA image: alpha is dropped
-        return (10 + label, 20, 30)
+    if i == 11:  # RGBA image, half transparent: composited over white
+        over = Image.alpha_composite(Image.new("RGBA", (1, 1), (255,) * 4),
+                                     Image.new("RGBA", (1, 1),
+                                               (10 + label, 20, 30, 128)))
+        return over.convert("RGB").getpixel((0, 0))
     return (100 * label + 5, 20 * i, 7)
 
 
@@ -260,7 +263,7 @@ def _write_folder(root, n_images=12):
             if i == 10:
                 img = Image.new("L", size, _color(label, i)[0])
             elif i == 11:
-                img = Image.new("RGBA", size, _color(label, i) + (128,))
+                img = Image.new("RGBA", size, (10 + label, 20, 30, 128))
             else:
                 img = Image.new("RGB", size, _color(label, i))
             ext = ".PNG" if i == 3 else ".png"

@@ -17,7 +17,7 @@ from aalu_sk.labeling.coverage import coverage_batch
 from aalu_sk.labeling.images import index_folder
 from aalu_sk.strategies.registry import STRATEGIES
 
-FAST = dict(epochs=2, selector_epochs=1, image_size=8, device="cpu",
+FAST = dict(epochs=2, selector_epochs=1, image_size=8, device="cpu", random_share=0,
             stop_set_size=50)
 
 
@@ -46,7 +46,7 @@ def _project(folder, tmp_path, classes=tuple("0123456789"), **kw):
 # -- store ---------------------------------------------------------------------
 def test_store_schema_is_versioned_and_uses_wal(tmp_path):
     store = LabelStore(tmp_path / "a.sqlite")
-    assert store.schema_version == SCHEMA_VERSION == 1
+    assert store.schema_version == SCHEMA_VERSION == 2
     mode = store.connection().execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
     token = store.token

@@ -57,5 +57,9 @@ def test_label_three_batches_kill_restart_export_import(walkthrough,
     assert [len(b) for b in batches] == [6, 6, 6]
     assert len({i for b in batches for i in b}) == 18
     assert summary["n_labeled"] == 18 and summary["imported"] == 18
+    assert summary["reviewed"] > 0          # the review view was used
+    accuracy = summary["accuracy"]
+    assert accuracy["cycle"] is not None
+    assert accuracy["n_audit_labeled"] <= accuracy["n_audit"]
     for name in ("labeling_batch.png", "labeling_page.png"):
         assert (Path(shots) / name).stat().st_size > 10_000

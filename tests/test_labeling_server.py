@@ -309,3 +309,158 @@ def test_cli_errors_name_the_option(folder, tmp_path, capsys):
     finally:
         busy.close()
     assert code == 1 and "--port" in text and "--port 0" in text
+
+
+# -- hardening -----------------------------------------------------------------
+def test_foreign_host_or_origin_gets_403(server):
+    port = server.port
+    for host in ("evil.example", f"evil.example:{port}", "127.0.0.2",
+                 f"localhost.evil.example:{port}", ""):
+        status, body, _ = server.get("/api/status", headers={"Host": host})
+        assert status == 403, host
+        assert "Host header" in body["error"]
+    for host in (f"localhost:{port}", f"[::1]:{port}", f"127.0.0.1:{port}",
+                 "LOCALHOST"):
+        assert server.get("/api/status", headers={"Host": host})[0] == 200
+    item = _batch(server)["items"][-1]["id"]
+    status, body, _ = server.post("/api/skip", {"id": item}, headers={
+        "Origin": "http://evil.example"})
+    assert status == 403 and "evil.example" in body["error"]
+    assert server.get(f"/api/history?id={item}")[1]["events"] == []
+    status, _, _ = server.post("/api/skip", {"id": item}, headers={
+        "Origin": f"http://127.0.0.1:{port}"})
+    assert status == 200
+    assert server.post("/api/labels", {"id": item, "label": None})[0] == 200
+
+
+def test_every_malformed_body_is_a_4xx_json_error_naming_the_route(server):
+    item = _batch(server)["items"][-1]["id"]
+    cases = [
+        ("/api/labels", b"[" * 30_000 + b"]" * 30_000, "JSON"),
+        ("/api/labels", b"\xff\xfe{}", "JSON"),
+        ("/api/labels", [item, "1"], "'id', 'label'"),
+        ("/api/labels", {"id": [item], "label": "1"}, "'id' must be text"),
+        ("/api/labels", {"id": {"a": 1}, "label": "1"}, "'id' must be text"),
+        ("/api/labels", {"id": item, "label": ["1"]}, "text"),
+        ("/api/labels", {"id": item, "label": "1", "who": 5}, "'who'"),
+        ("/api/labels", {"label": "1"}, "'id'"),
+        ("/api/skip", {}, "'id'"),
+        ("/api/skip", {"id": None}, "'id' must be text"),
+        ("/api/classes", {"name": 3}, "'name' must be text"),
+        ("/api/classes", {"name": ["x", "y"]}, "'name' must be text"),
+        ("/api/classes", {"name": ""}, "non-empty"),
+        ("/api/classes", {"name": "a\nb"}, "not allowed"),
+        ("/api/labels", {"id": "f00", "label": "1"}, "unknown id 'f00'"),
+        ("/api/labels", {"id": item, "label": "cat"}, "unknown class"),
+    ]
+    for route, body, needle in cases:
+        status, answer, response = server.post(route, body)
+        assert 400 <= status < 500, (route, body, status)
+        assert "json" in response.getheader("Content-Type")
+        assert answer["error"].startswith(f"POST {route}: "), answer
+        assert needle in answer["error"], (needle, answer)
+        for python_name in ("next_batch", "add_class", "()"):
+            assert python_name not in answer["error"]
+    status, answer, _ = server.get("/api/history")
+    assert status == 400 and answer["error"].startswith("GET /api/history:")
+    assert "id" in answer["error"]
+    status, answer, _ = server.get("/api/export?format=xml")
+    assert status == 400 and answer["error"].startswith("GET /api/export:")
+    events = server.get(f"/api/history?id={item}")[1]["events"]
+    assert [e["action"] for e in events] in ([], ["skip", "undo"])
+    assert "a\nb" not in server.get("/api/status")[1]["classes"]
+
+
+def _odd_folder(base):
+    """Digits plus a link to a file outside and a non-UTF-8 file name."""
+    folder = base / "odd"
+    write_digits_folder(folder, n=12, size=8)
+    outside = base / "secret.png"
+    Image.new("RGB", (8, 8), (0, 200, 0)).save(outside)
+    os.symlink(outside, folder / "link.png")
+    bad = os.fsencode(folder) + b"/caf\xe9.png"
+    Image.new("RGB", (8, 8), (0, 0, 200)).save(os.fsdecode(bad), "PNG")
+    return folder, outside
+
+
+def _id(path):
+    return walk.hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def test_odd_files_are_skipped_and_a_deleted_image_is_a_404(tmp_path):
+    folder, outside = _odd_folder(tmp_path)
+    srv = Server(folder, tmp_path / "odd.sqlite", *FAST)
+    try:
+        status = srv.get("/api/status")[1]
+        assert status["n_items"] == 12
+        reasons = {u["path"]: u["error"] for u in status["unreadable"]}
+        assert "UTF-8" in reasons["caf\\xe9.png"]
+        assert "outside the folder" in reasons["link.png"]
+        assert srv.get(f"/api/image/{_id(outside)}")[0] == 404
+        victim = folder / "digit_0003.png"
+        item = _id(victim)
+        assert srv.get(f"/api/image/{item}")[0] == 200
+        victim.unlink()
+        status, body, _ = srv.get(f"/api/image/{item}")
+        assert status == 404
+        assert body["error"].startswith(f"GET /api/image/{item}: ")
+        assert "'digit_0003.png'" in body["error"]
+        # a file swapped for a link to elsewhere after indexing
+        swapped = folder / "digit_0004.png"
+        item = _id(swapped)
+        swapped.unlink()
+        os.symlink(outside, swapped)
+        assert srv.get(f"/api/image/{item}")[0] == 404
+    finally:
+        srv.stop()
+    srv = Server(folder, tmp_path / "follow.sqlite", *FAST,
+                 "--follow-symlinks")
+    try:
+        status, data, _ = srv.get(f"/api/image/{_id(outside)}")
+        assert status == 200 and data == outside.read_bytes()
+    finally:
+        srv.stop()
+
+
+def test_cli_arguments_are_checked_before_a_store_is_written(folder,
+                                                             tmp_path,
+                                                             capsys):
+    from aalu_sk.cli import main
+    from aalu_sk.labeling import LabelingProject
+
+    store = tmp_path / "never.sqlite"
+    for args, option in [((str(folder[0]),), "--classes"),
+                         ((str(folder[0]), "--classes", "a,a"),
+                          "--classes"),
+                         ((str(folder[0]), "--classes", "a,\x07b"),
+                          "--classes"),
+                         ((str(tmp_path / "nope"), "--classes", "a"),
+                          "IMAGE_DIR"),
+                         ((str(folder[0]), "--classes", "a", "--prefetch",
+                           "2"), "--prefetch")]:
+        with pytest.raises(SystemExit) as info:
+            main(["label", *args, "--store", str(store), "--no-browser"])
+        text = info.value.code if isinstance(info.value.code, str) else \
+            capsys.readouterr().err
+        assert option in text, (args, text)
+        assert not store.exists(), args
+    with pytest.raises(ValueError, match="given twice"):
+        LabelingProject(folder[0], ["a", "a"], store=store)
+    assert not store.exists()
+
+
+def test_accuracy_and_review_routes(server):
+    _batch(server)
+    status, body, _ = server.get("/api/accuracy")
+    assert status == 200
+    assert set(body) == {"cycle", "accuracy", "active_vs_random", "n_audit",
+                         "n_audit_labeled"}
+    assert server.get("/api/status")[1]["accuracy"] == body
+    status, body, _ = server.get("/api/review?limit=5")
+    assert status == 200 and body["n_labeled"] == \
+        server.get("/api/status")[1]["n_labeled"]
+    assert len(body["items"]) <= 5
+    for bad in ("0", "x", "-3"):
+        status, body, _ = server.get(f"/api/review?limit={bad}")
+        assert status == 400 and body["error"].startswith("GET /api/review:")
+        assert "limit" in body["error"]

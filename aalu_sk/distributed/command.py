@@ -88,12 +88,11 @@ def _resolve(base, paths):
 
 def list_pool(path):
     """``(ids, paths)`` of a pool folder or table, in pool order."""
-    from ..experiment.datasets import IMAGE_EXTENSIONS
+    from ..images import find_images
 
     path = Path(path)
     if path.is_dir():
-        files = sorted(f for f in path.rglob("*") if f.is_file() and
-                       f.suffix.lower() in IMAGE_EXTENSIONS)
+        files = find_images(path)[0]
         return [f.relative_to(path).as_posix() for f in files], \
             [str(f) for f in files]
     if not path.is_file():
@@ -107,9 +106,9 @@ def list_pool(path):
 
 
 def _read_images(paths, size, mode):
-    from ..experiment.datasets import _read_image
+    from ..images import read_image
 
-    return np.stack([_read_image(Path(p), size, mode) for p in paths]) \
+    return np.stack([read_image(Path(p), size, mode) for p in paths]) \
         if paths else np.zeros((0, size, size), np.uint8)
 
 

@@ -44,7 +44,8 @@ RESULT_FIELDS = ("strategy", "seed", "cycle", "n_labeled", "fraction",
 #: File name of the checkpoint inside an experiment folder.
 CHECKPOINT = "checkpoint.json"
 _FORMAT = 1
-_PURPOSES = {"initial": 0, "model": 1, "query": 2, "full": 3, "stop": 4}
+_PURPOSES = {"initial": 0, "model": 1, "query": 2, "full": 3, "stop": 4,
+             "audit": 5, "compare": 6}  # the last two: labeling.estimate
 # Config fields that do not change the active-learning results: they may
 # differ when a run is resumed.
 _NOT_IDENTITY = ("full_data", "data_dir", "download", "stop_set")

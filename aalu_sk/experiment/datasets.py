@@ -21,12 +21,12 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
+from ..images import IMAGE_EXTENSIONS, find_images, read_image
+
 __all__ = ["DATASETS", "IMAGE_EXTENSIONS", "ImageDataset", "load_dataset",
            "load_image_folder"]
 
 DATASETS = ("digits", "mnist5k", "cifar10", "cifar100", "svhn")
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff",
-                    ".webp")
 
 # name -> (torchvision class, where torchvision looks under ``data_dir``)
 _TORCHVISION = {
@@ -251,17 +251,6 @@ def _check_int(value, param, minimum):
     return int(value)
 
 
-def _read_image(path, image_size, mode):
-    from PIL import Image
-    try:
-        with Image.open(path) as img:
-            img = img.convert(mode).resize((image_size, image_size),
-                                           Image.Resampling.BILINEAR)
-            return np.asarray(img, dtype=np.uint8)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ValueError(f"Cannot read image file {str(path)!r}: {exc}") from exc
-
-
 def load_image_folder(path, *, image_size=32, test_per_class=10,
                       grayscale=False, random_state=0):
     """Load a folder of images with one sub-folder per class.
@@ -269,7 +258,8 @@ def load_image_folder(path, *, image_size=32, test_per_class=10,
     The layout is the one of Caltech-256: ``path/<class name>/<image>``.
     Class names are the sorted sub-folder names (hidden folders skipped);
     files whose extension is in :data:`IMAGE_EXTENSIONS` (case-insensitive)
-    are read, other files are ignored.
+    are read by :mod:`aalu_sk.images` (EXIF orientation applied,
+    transparency on white), other files are ignored.
 
     Parameters
     ----------
@@ -323,8 +313,7 @@ def load_image_folder(path, *, image_size=32, test_per_class=10,
 
     X_train, y_train, X_test, y_test = [], [], [], []
     for label, class_dir in enumerate(class_dirs):
-        files = sorted(f for f in class_dir.iterdir() if f.is_file()
-                       and f.suffix.lower() in IMAGE_EXTENSIONS)
+        files = find_images(class_dir, recursive=False)[0]
         if len(files) <= test_per_class:
             raise ValueError(
                 f"Class {class_dir.name!r} has {len(files)} image file(s); "
@@ -334,7 +323,7 @@ def load_image_folder(path, *, image_size=32, test_per_class=10,
         is_test[rng.permutation(len(files))[:test_per_class]] = True
         for file, test in zip(files, is_test):
             (X_test if test else X_train).append(
-                _read_image(file, image_size, mode))
+                read_image(file, image_size, mode))
         y_train += [label] * int((~is_test).sum())
         y_test += [label] * int(is_test.sum())
 

@@ -21,7 +21,8 @@ def run_label(args, error):
     ``error`` returns the :class:`SystemExit` to raise for a bad option.
     """
     try:
-        from . import LabelingProject, StoreError, write_digits_folder
+        from . import (LabelingProject, StoreError, default_store_path,
+                       write_digits_folder)
         from .server import PUBLIC_HOST_WARNING, app_url, bind, serve
         import fastapi  # noqa: F401  (the web stack: the `label` extra)
         import uvicorn  # noqa: F401
@@ -39,6 +40,12 @@ def run_label(args, error):
     if image_dir is None:
         raise error("IMAGE_DIR", "give the folder of images to label (or "
                                  "--demo)")
+    if not Path(image_dir).is_dir():
+        raise error("IMAGE_DIR", f"{image_dir!r} is not a folder")
+    store_path = Path(store) if store else default_store_path(image_dir)
+    if not classes and not store_path.exists():    # nothing written yet
+        raise error("--classes", "give at least one class, e.g. --classes "
+                                 "cat,dog")
     try:
         project = LabelingProject(
             image_dir, classes or (), store=store, strategy=args.strategy,
@@ -46,7 +53,8 @@ def run_label(args, error):
             model=args.model,
             image_size=args.image_size, epochs=args.epochs,
             selector_epochs=args.selector_epochs, device=args.device,
-            random_state=args.seed)
+            random_state=args.seed, follow_symlinks=args.follow_symlinks,
+            random_share=args.random_share)
     except (ValueError, StoreError) as exc:
         option = "IMAGE_DIR" if "image_dir" in str(exc) else (
             "--classes" if "classes" in str(exc) else "--store")
@@ -69,7 +77,8 @@ def run_label(args, error):
           flush=True)
     log.info("store: %s", project.store.path)
     try:
-        serve(project, sock, open_browser=not args.no_browser)
+        serve(project, sock, open_browser=not args.no_browser,
+              host=args.host)
     except KeyboardInterrupt:
         pass
     return 0

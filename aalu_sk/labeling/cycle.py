@@ -4,7 +4,9 @@
 fresh :class:`~aalu_sk.ImageClassifier` on them, lets the strategy choose
 the next batch among the unanswered images (or k-means coverage when
 there is no label yet, or when the strategy fails), predicts the fixed
-stop set, and writes the cycle and its batch in one transaction.
+stop set, and writes the cycle and its batch in one transaction. A share
+``project.random_share`` of each batch is drawn uniformly at random
+instead (the audit images of :mod:`.estimate`, never trained on).
 """
 
 import logging
@@ -18,6 +20,7 @@ from ..experiment.checkpoint import derive_seed
 from ..stopping import prediction_agreement, stop_set_indices
 from ..strategies.registry import make_strategy
 from .coverage import coarse_features, coverage_batch
+from .estimate import active_vs_random, audit_count
 
 __all__ = ["run_cycle"]
 
@@ -53,29 +56,42 @@ def run_cycle(project):
         return None
     number = len(store.cycles())
     classes = store.classes()
-    labeled = [(project._position[i], classes.index(v))
-               for i, (a, v) in states.items()
-               if a == "label" and i in project._position and v in classes]
+    audit = store.audit_items()
+    answered = [(project._position[i], classes.index(v), i in audit)
+                for i, (a, v) in states.items()
+                if a == "label" and i in project._position and v in classes]
+    labeled = [(k, v) for k, v, held in answered if not held]
+    audit_labeled = [(k, v) for k, v, held in answered if held]
+    # the audit images: uniform over the unanswered ones, at random places
+    rng = np.random.default_rng(derive_seed(rs, "audit", number))
+    n_audit = audit_count(n, project.random_share, rng)
+    audit_at = rng.choice(pool.size, n_audit, replace=False)
+    active_pool = np.delete(pool, audit_at)
+    n_active = n - n_audit
     stop = _stop_positions(project)
     cycle = {"cycle": number, "strategy": "coverage", "status": "done",
              "label_seq": seq, "n_labeled": len(labeled),
              "n_classes": len(classes), "train_seconds": 0.0,
              "query_seconds": 0.0, "message": None, "metrics": {}}
-    predictions = scores = None
+    predictions = scores = audit_pred = None
+    picked = None
     if labeled:
         idx, y = map(np.asarray, zip(*labeled))
-        net, cycle["train_seconds"] = _train(project, 
+        net, cycle["train_seconds"] = _train(project,
             idx, y, len(classes), derive_seed(rs, "model", number))
         project._report(stage=f"choosing the next batch ({project.strategy})")
         start = time.perf_counter()
         try:
+            if not n_active:
+                raise ValueError("the whole batch is audit images")
             strategy = make_strategy(
                 project.strategy,
                 random_state=derive_seed(rs, "query", number),
                 selector_epochs=project.selector_epochs,
                 device=project.device)
             picked = np.asarray(strategy.query(
-                project.X_[idx], y, project.X_[pool], net, n), dtype=np.int64)
+                project.X_[idx], y, project.X_[active_pool], net, n_active),
+                dtype=np.int64)
             scores = np.asarray(strategy.scores_, np.float64)[picked]
             cycle["strategy"] = project.strategy
         except Exception as exc:  # e.g. too few labels for the strategy
@@ -85,32 +101,59 @@ def run_cycle(project):
             picked = None
         cycle["query_seconds"] = time.perf_counter() - start
         names = np.asarray(classes, dtype=object)
-        if picked is not None:
-            predictions = names[net.predict(project.X_[pool[picked]])]
         stop_pred = names[net.predict(project.X_[stop])].tolist()
         cycle["metrics"]["stop_predictions"] = stop_pred
         cycle["metrics"]["agreement"] = _agreement(store, stop_pred)
-    else:
-        picked = None
+        _audit_metrics(project, cycle["metrics"], net, names, audit, idx, y,
+                       audit_labeled, number)
+        audit_pred = names[net.predict(project.X_[pool[audit_at]])] \
+            if n_audit else []
     if picked is None:
         project._report(stage="choosing a batch that covers the folder")
-        picked = coverage_batch(coarse_features(project.X_[pool]), n,
-                                derive_seed(rs, "initial", number))
+        picked = coverage_batch(coarse_features(project.X_[active_pool]),
+                                n_active, derive_seed(rs, "initial", number)) \
+            if n_active else np.zeros(0, np.int64)
+    if labeled and len(picked):
+        predictions = names[net.predict(project.X_[active_pool[picked]])]
     counts = {c: 0 for c in classes}
-    for _, v in labeled:
+    for _, v, _ in answered:
         counts[classes[v]] += 1
     cycle["metrics"]["class_counts"] = counts
-    batch = [{"item": project.items[pool[p]],
+    cycle["metrics"]["n_audit_labeled"] = len(audit_labeled)
+    batch = [{"item": project.items[active_pool[p]],
               "prediction": None if predictions is None
               else str(predictions[k]),
               "score": None if scores is None else float(scores[k])}
              for k, p in enumerate(picked)]
+    places = np.sort(rng.choice(n, n_audit, replace=False))
+    for k, (place, at) in enumerate(zip(places, audit_at)):
+        batch.insert(int(place), {
+            "item": project.items[pool[at]], "random": True, "score": None,
+            "prediction": None if audit_pred is None else str(audit_pred[k])})
     written = store.add_cycle(cycle, batch, drop_labeled_after=seq)
-    logger.info("cycle %d: %s chose %d images (%d labels; train %.1fs, "
-                "query %.1fs)", number, cycle["strategy"], len(written),
-                len(labeled), cycle["train_seconds"],
-                cycle["query_seconds"])
+    logger.info("cycle %d: %s chose %d images, %d of them at random (%d "
+                "labels; train %.1fs, query %.1fs)", number,
+                cycle["strategy"], len(written), n_audit, len(labeled),
+                cycle["train_seconds"], cycle["query_seconds"])
     return dict(cycle, items=written)
+
+
+def _audit_metrics(project, metrics, net, names, audit, idx, y,
+                   audit_labeled, number):
+    """This model's guesses on the audit images so far, and the active vs
+    random comparison on the labeled ones (:mod:`.estimate`)."""
+    known = sorted(i for i in audit if i in project._position)
+    if known:
+        guess = names[net.predict(project.X_[[project._position[i]
+                                              for i in known]])]
+        metrics["audit_predictions"] = dict(zip(known, map(str, guess)))
+    if audit_labeled:
+        features = project.coarse_features_()
+        a_idx, a_y = map(np.asarray, zip(*audit_labeled))
+        metrics["active_vs_random"] = active_vs_random(
+            features[idx], y, features[a_idx], a_y,
+            derive_seed(project.random_state, "compare", number))
+
 
 def _train(project, idx, y, n_classes, seed):
     """A fresh task model fit on the labeled images; it and its seconds."""

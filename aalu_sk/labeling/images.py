@@ -1,30 +1,28 @@
 """Index a folder of images: find, hash, decode, resize, de-duplicate.
 
-:func:`index_folder` walks the folder recursively, reads each PNG, JPEG,
-BMP or WebP file once, hashes its bytes (SHA-256) and decodes it into a
+:func:`index_folder` walks the folder recursively, reads each image file
+(:data:`aalu_sk.images.IMAGE_EXTENSIONS`, found and decoded by
+:mod:`aalu_sk.images`) once, hashes its bytes (SHA-256) and decodes it into a
 small fixed-size ``uint8`` array, the task model's input. Files that do
 not decode are reported, never raised; byte-identical files become one
 item. Nothing is written anywhere: the caller stores the result.
 """
 
 import hashlib
-import io
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+
+from ..images import (GRAY_MODES, IMAGE_EXTENSIONS, decode, decode_errors,
+                      find_images)
 
 __all__ = ["LABEL_IMAGE_EXTENSIONS", "FolderIndex", "index_folder",
            "decode_image"]
 
-#: File name endings indexed (compared in lower case).
-LABEL_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
-
-# PIL modes that hold no colour.
-_GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
+#: File name endings indexed (compared in lower case): the package's own.
+LABEL_IMAGE_EXTENSIONS = IMAGE_EXTENSIONS
 
 
 @dataclass
@@ -54,7 +52,7 @@ size, 3)
 
     @property
     def unreadable(self):
-        """``(path, error)`` of each file that did not decode."""
+        """``(path, error)`` of each file that did not decode or was skipped."""
         return [(r["path"], r["error"]) for r in self.rows
                 if r["status"] == "unreadable"]
 
@@ -63,20 +61,6 @@ size, 3)
         """``(path, item)`` of each file with the same bytes as another."""
         return [(r["path"], r["item"]) for r in self.rows
                 if r["status"] == "duplicate"]
-
-
-def _to_mode(image, channels):
-    """``image`` as ``L`` (1 channel) or ``RGB`` (3); alpha over white."""
-    if image.mode in ("RGBA", "LA", "PA") or (
-            image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, rgba)
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        top = values.max() or 1.0
-        image = Image.fromarray((values / top * 255).astype(np.uint8))
-    return image.convert("L" if channels == 1 else "RGB")
 
 
 def decode_image(data, size, channels):
@@ -88,7 +72,7 @@ def decode_image(data, size, channels):
     size : int
         Side of the square output (the aspect ratio is not kept).
     channels : {1, 3}
-        Grayscale or RGB output; transparent pixels are put on white.
+        Grayscale or RGB output; see :func:`aalu_sk.images.decode`.
 
     Returns
     -------
@@ -96,41 +80,28 @@ def decode_image(data, size, channels):
     mode : str
         The file's own PIL mode.
     width, height : int
-        The file's own size.
-
-    Raises
-    ------
-    OSError, ValueError, Image.DecompressionBombError
-        When the bytes are not a decodable image.
+        The file's own size (upright).
     """
-    with Image.open(io.BytesIO(data)) as image:
-        image.load()
-        mode, (width, height) = image.mode, image.size
-        out = _to_mode(image, channels).resize((size, size),
-                                               Image.Resampling.BILINEAR)
-        return np.asarray(out, dtype=np.uint8), mode, width, height
+    image, info = decode(data, size, "L" if channels == 1 else "RGB")
+    return np.asarray(image, dtype=np.uint8), info["mode"], info["width"], \
+        info["height"]
 
 
-def _files(root):
-    for folder, dirs, names in os.walk(root):
-        dirs.sort()
-        for name in sorted(names):
-            if name.lower().endswith(LABEL_IMAGE_EXTENSIONS):
-                yield Path(folder) / name
-
-
-def index_folder(image_dir, size=32, channels=None):
+def index_folder(image_dir, size=32, channels=None, follow_symlinks=False):
     """Index every image below ``image_dir``.
 
     Parameters
     ----------
     image_dir : str or path-like
-        The folder (searched recursively; symbolic links to folders are
-        not followed).
+        The folder, searched recursively by
+        :func:`aalu_sk.images.find_images`.
     size : int, default=32
         Side of the decoded square arrays.
     channels : {1, 3} or None, default=None
         None: 1 when every readable image is grayscale, else 3.
+    follow_symlinks : bool, default=False
+        Index files whose real path lies outside ``image_dir`` (symbolic
+        links); by default they are listed as unreadable ("skipped").
 
     Returns
     -------
@@ -140,7 +111,12 @@ def index_folder(image_dir, size=32, channels=None):
     start = time.perf_counter()
     root = Path(image_dir)
     rows, decoded, seen = [], {}, {}
-    for path in _files(root):
+    files, skipped = find_images(root, follow_symlinks=follow_symlinks)
+    for rel, reason in skipped:
+        rows.append({"path": rel, "sha256": None, "bytes": 0, "mtime_ns": 0,
+                     "width": None, "height": None, "mode": None,
+                     "status": "unreadable", "error": reason, "item": None})
+    for path in files:
         rel = path.relative_to(root).as_posix()
         row = {"path": rel, "sha256": None, "bytes": 0, "mtime_ns": 0,
                "width": None, "height": None, "mode": None,
@@ -167,10 +143,9 @@ def index_folder(image_dir, size=32, channels=None):
         seen[digest] = row
         try:
             gray, mode, width, height = decode_image(data, size, 1)
-            rgb = None if mode in _GRAY_MODES else \
+            rgb = None if mode in GRAY_MODES else \
                 decode_image(data, size, 3)[0]
-        except (OSError, ValueError, SyntaxError,
-                UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        except decode_errors() as exc:
             row["item"] = None
             row["error"] = (f"not a readable image: {type(exc).__name__}: "
                             f"{exc}")[:300]

@@ -31,7 +31,9 @@ from ..stopping import stopping_point
 from ..strategies.registry import check_strategy_name
 from ..validation import check_positive_ints
 from . import exchange, monitor
+from .coverage import coarse_features
 from .cycle import run_cycle
+from .estimate import MIN_AUDIT_LABELS
 from .images import index_folder
 from .store import LabelStore, StoreError, default_store_path
 
@@ -107,6 +109,15 @@ class LabelingProject:
     device : str, default="auto"
     random_state : int, default=0
         Seeds the cold start, the stop set, the models and the strategy.
+    follow_symlinks : bool, default=False
+        Index (and let the app serve) files whose real path is outside
+        ``image_dir``; by default such symbolic links are listed in
+        :attr:`unreadable` as skipped.
+    random_share : float, default=0.1
+        Share of each batch drawn uniformly at random (the *audit*
+        images): shown like the others, never trained on, they give an
+        unbiased accuracy estimate (:mod:`aalu_sk.labeling.estimate`).
+        0 turns it off (then the stopping signal does not wait for it).
 
     Attributes
     ----------
@@ -132,7 +143,8 @@ class LabelingProject:
     def __init__(self, image_dir, classes=(), store=None, *, strategy="aalu",
                  batch_size=20, prefetch=0.5, model="small_cnn", image_size=32, epochs=None,
                  selector_epochs=20, stop_set_size=500, stop_threshold=0.99,
-                 stop_window=3, device="auto", random_state=0):
+                 stop_window=3, device="auto", random_state=0,
+                 follow_symlinks=False, random_share=0.1):
         self.image_dir = Path(image_dir)
         if not self.image_dir.is_dir():
             raise ValueError(f"image_dir={str(image_dir)!r} is not a folder.")
@@ -145,6 +157,11 @@ class LabelingProject:
                              f"{sorted(TASK_MODULES)}.")
         if not 0 < prefetch <= 1:
             raise ValueError(f"prefetch={prefetch!r}: must be in (0, 1].")
+        if isinstance(random_share, bool) or not isinstance(
+                random_share, (int, float)) or not 0 <= random_share < 1:
+            raise ValueError(f"random_share={random_share!r}: must be a "
+                             f"number in [0, 1).")
+        self.random_share = float(random_share)
         self.strategy, self.model, self.device = strategy, model, device
         self.prefetch = prefetch
         self.batch_size, self.image_size, self.epochs = \
@@ -159,6 +176,8 @@ class LabelingProject:
         if epochs is not None:
             check_positive_ints(self, ("epochs",))
         stopping_point([], stop_threshold, stop_window)  # checks both
+        self.follow_symlinks = bool(follow_symlinks)
+        classes = check_class_names(classes)   # all checked before writing
         self.store = LabelStore(store or default_store_path(image_dir))
         folder = str(self.image_dir.resolve())
         saved = self.store.get_meta("image_dir")
@@ -167,7 +186,7 @@ class LabelingProject:
                 f"The store {self.store.path} belongs to the folder {saved}, "
                 f"not {folder}; pass that folder, or another store.")
         self.store.set_meta("image_dir", folder)
-        self.store.add_class(*check_class_names(classes))
+        self.store.add_class(*classes)
         self._cycle_lock = threading.Lock()
         self._state_lock = threading.Lock()
         self._worker = None
@@ -177,9 +196,11 @@ class LabelingProject:
 
     # -- the folder ------------------------------------------------------------
     def _index(self):
-        index = index_folder(self.image_dir, size=self.image_size)
+        index = index_folder(self.image_dir, size=self.image_size,
+                             follow_symlinks=self.follow_symlinks)
         self.store.replace_images(index.rows)
         self.items, self.paths, self.X_ = index.items, index.paths, index.X
+        self._coarse = None
         self._position = {item: k for k, item in enumerate(self.items)}
         self.unreadable = index.unreadable
         self.duplicates = index.duplicates
@@ -201,7 +222,7 @@ class LabelingProject:
     def _check_item(self, item):
         if not isinstance(item, str) or item not in self._position:
             raise ValueError(f"unknown id {item!r}: not an image of this "
-                             f"project (ids come from next_batch()).")
+                             f"project (the ids are those of the batches).")
 
     def label(self, item, value, who="", source="python"):
         """Store ``value`` as the label of ``item``; return the event's seq.
@@ -215,7 +236,7 @@ class LabelingProject:
         classes = self.classes
         if value not in classes:
             raise ValueError(f"unknown class {value!r}; the classes are "
-                             f"{classes} (add one with add_class).")
+                             f"{classes} (add the class first).")
         return self.store.add_event(item, "label", value, who, source)
 
     def skip(self, item, who="", source="python"):
@@ -350,8 +371,25 @@ class LabelingProject:
 
     def stopping(self):
         """The stopping signal; see :func:`.monitor.stopping_signal`."""
-        return monitor.stopping_signal(self.store, self.stop_threshold,
-                                       self.stop_window)
+        return monitor.stopping_signal(
+            self.store, self.stop_threshold, self.stop_window,
+            min_audit=MIN_AUDIT_LABELS if self.random_share else 0)
+
+    def accuracy(self):
+        """The audit accuracy estimate; see :func:`.monitor.accuracy_estimate`."""
+        return monitor.accuracy_estimate(self.store)
+
+    def review(self, limit=50):
+        """The labels most likely wrong; see :func:`.review.review`."""
+        from .review import review
+
+        return review(self, limit)
+
+    def coarse_features_(self):
+        """Label-free 8 x 8 thumbnails of every item (cached)."""
+        if getattr(self, "_coarse", None) is None:
+            self._coarse = coarse_features(self.X_)
+        return self._coarse
 
     def status(self):
         """Counts, progress, curve and stopping signal (:func:`.monitor.status`)."""

@@ -1,12 +1,58 @@
-"""What the page shows about the loop: learning curve and stopping signal.
+"""What the page shows about the loop: learning curve, accuracy estimate
+and stopping signal.
 
-Both are read from the store alone (cycles, batches, labels), so they
+All are read from the store alone (cycles, batches, labels), so they
 are the same after a restart.
 """
 
 from ..stopping import stopping_point
+from .estimate import MIN_AUDIT_LABELS, accuracy_interval
 
-__all__ = ["learning_curve", "stopping_signal", "status"]
+__all__ = ["learning_curve", "accuracy_estimate", "stopping_signal",
+           "status"]
+
+
+def _audit_accuracy(cycle, labels, audit_rows):
+    """The Wilson estimate of ``cycle``'s model on the labeled audit images
+    (those known when it trained, and the ones of its own batch)."""
+    guesses = dict(cycle["metrics"].get("audit_predictions", {}))
+    guesses.update({r["item"]: r["prediction"] for r in audit_rows
+                    if r["cycle"] == cycle["cycle"] and
+                    r["prediction"] is not None})
+    hits = [guesses[i] == labels[i] for i in guesses if i in labels]
+    return accuracy_interval(sum(hits), len(hits))
+
+
+def accuracy_estimate(store):
+    """The latest model's accuracy on the audit images, with an interval.
+
+    See :mod:`aalu_sk.labeling.estimate` for why it is unbiased.
+
+    Parameters
+    ----------
+    store : LabelStore
+
+    Returns
+    -------
+    estimate : dict
+        ``cycle`` (of the latest model, or None), ``accuracy`` (the
+        :func:`~.estimate.accuracy_interval` dict, or None before any
+        audit image is labeled), ``active_vs_random`` (the
+        :func:`~.estimate.active_vs_random` dict of that model's cycle, or
+        None), ``n_audit`` (audit images drawn) and ``n_audit_labeled``.
+    """
+    labels = store.labels()
+    audit_rows = [r for r in store.batch_items() if r["random"]]
+    models = [c for c in store.cycles() if "stop_predictions" in c["metrics"]]
+    latest = models[-1] if models else None
+    return {"cycle": None if latest is None else latest["cycle"],
+            "accuracy": None if latest is None else
+            _audit_accuracy(latest, labels, audit_rows),
+            "active_vs_random": None if latest is None else
+            latest["metrics"].get("active_vs_random"),
+            "n_audit": len({r["item"] for r in audit_rows}),
+            "n_audit_labeled": len({r["item"] for r in audit_rows
+                                    if r["item"] in labels})}
 
 
 def learning_curve(store):
@@ -27,12 +73,15 @@ def learning_curve(store):
         Per cycle with a model: ``cycle``, ``n_labeled`` (its training
         labels), ``n_checked``, ``batch_accuracy`` (None until one of its
         batch is labeled), ``agreement`` (stop-set kappa with the previous
-        model, or None).
+        model, or None), ``accuracy`` (its audit estimate,
+        :func:`accuracy_estimate`, or None).
     """
     labels = store.labels()
+    audit_rows = [r for r in store.batch_items() if r["random"]]
     hits = {}
     for row in store.batch_items():
-        if row["prediction"] is not None and row["item"] in labels:
+        if row["prediction"] is not None and row["item"] in labels and \
+                not row["random"]:
             ok, total = hits.get(row["cycle"], (0, 0))
             hits[row["cycle"]] = (ok + (row["prediction"] ==
                                         labels[row["item"]]), total + 1)
@@ -44,35 +93,55 @@ def learning_curve(store):
         curve.append({"cycle": c["cycle"], "n_labeled": c["n_labeled"],
                       "n_checked": total,
                       "batch_accuracy": ok / total if total else None,
-                      "agreement": c["metrics"].get("agreement")})
+                      "agreement": c["metrics"].get("agreement"),
+                      "accuracy": _audit_accuracy(c, labels, audit_rows)})
     return curve
 
 
-def stopping_signal(store, threshold=0.99, window=3):
+def stopping_signal(store, threshold=0.99, window=3,
+                    min_audit=MIN_AUDIT_LABELS):
     """The stopping signal of the cycles so far.
+
+    Stable predictions say that more labels no longer change the model;
+    the audit estimate says how good it is. The signal says stop only
+    when the last ``window`` agreements reach ``threshold`` *and* the
+    latest model's accuracy is known from at least ``min_audit`` audit
+    labels (when audit images are drawn at all), so that you stop
+    knowing what you stop at.
 
     Parameters
     ----------
     store : LabelStore
     threshold : float, default=0.99
     window : int, default=3
+    min_audit : int, default=MIN_AUDIT_LABELS
+        0 does not wait for the estimate.
 
     Returns
     -------
     signal : dict
         ``agreements`` (one per model, None for the first),
         ``threshold``, ``window``, ``stop_set_size``, ``stopped_at`` (the
-        first model index where the criterion fired, or None) and
-        ``should_stop`` (whether the last ``window`` agreements pass).
+        first model index where the criterion fired, or None),
+        ``stable`` (whether the last ``window`` agreements pass),
+        ``accuracy`` (:func:`accuracy_estimate`), ``min_audit`` and
+        ``should_stop`` (stable, and the estimate rests on at least
+        ``min_audit`` labels, or no audit image was ever drawn).
     """
     agreements = [c["metrics"].get("agreement") for c in store.cycles()
                   if "stop_predictions" in c["metrics"]]
     recent = agreements[-window:]
+    stable = len(recent) == window and stopping_point(
+        recent, threshold, window) is not None
+    estimate = accuracy_estimate(store)
+    known = estimate["n_audit"] == 0 or (
+        estimate["accuracy"] is not None and
+        estimate["accuracy"]["n"] >= min_audit)
     return {"agreements": agreements, "threshold": threshold,
             "window": window, "stop_set_size": len(store.stop_set()),
             "stopped_at": stopping_point(agreements, threshold, window),
-            "should_stop": len(recent) == window and stopping_point(
-                recent, threshold, window) is not None}
+            "stable": stable, "accuracy": estimate, "min_audit": min_audit,
+            "should_stop": stable and known}
 
 
 def status(project):
@@ -87,7 +156,8 @@ def status(project):
     status : dict
         Counts (per class, labeled, skipped, open, queued, never shown),
         unreadable files, the worker's progress, the learning curve and
-        the stopping signal.
+        the stopping signal (which holds the accuracy estimate, also
+        under ``accuracy``).
     """
     states = project.store.states()
     classes = project.classes
@@ -99,6 +169,7 @@ def status(project):
                 counts[value] += 1
             n_skipped += action == "skip"
     cycles = project.store.cycles()
+    stopping = project.stopping()
     return {"cycle": cycles[-1]["cycle"] if cycles else None,
             "classes": classes, "class_counts": counts,
             "n_items": len(project.items),
@@ -114,4 +185,6 @@ def status(project):
             "strategy": project.strategy, "batch_size": project.batch_size,
             "last_message": cycles[-1]["message"] if cycles else None,
             "progress": dict(project.progress),
-            "curve": project.learning_curve(), "stopping": project.stopping()}
+            "random_share": project.random_share,
+            "curve": project.learning_curve(), "stopping": stopping,
+            "accuracy": stopping["accuracy"]}

@@ -52,18 +52,24 @@ def app_url(sock, token):
     return f"http://{host}:{port}/?token={token}"
 
 
-def serve(project, sock, open_browser=False):
+def serve(project, sock, open_browser=False, host=None):
     """Serve ``project`` on the bound ``sock`` until interrupted.
 
     Starts the background cycle when no batch is open (a new store's
     cold start, or a store stopped between batches), opens the browser
-    if asked, then runs uvicorn in this thread.
+    if asked, then runs uvicorn in this thread. The app answers only to
+    the local names and to ``host`` (the ``--host`` given, default the
+    socket's address): see :func:`.app.allowed_hosts_for`.
     """
     import uvicorn
 
-    from .app import create_app
+    from .app import allowed_hosts_for, create_app
 
-    app = create_app(project)
+    bound = sock.getsockname()[0]
+    allowed = allowed_hosts_for(host or bound)
+    if allowed is not None:
+        allowed = allowed | {bound}
+    app = create_app(project, allowed_hosts=allowed)
     config = uvicorn.Config(app, log_level="warning", access_log=False,
                             lifespan="off")
     server = uvicorn.Server(config)

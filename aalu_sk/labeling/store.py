@@ -7,7 +7,7 @@ short transaction, committed before the caller returns, so a label the
 server acknowledged survives a ``kill -9``. The schema is versioned in
 ``PRAGMA user_version`` and upgraded by explicit, ordered migrations.
 
-Tables (schema version 1)
+Tables (schema version 2)
 -------------------------
 ``meta(key, value)``
     ``token`` (the app's access token, random per store), ``image_dir``,
@@ -31,9 +31,11 @@ train_seconds, query_seconds, created_at, message, metrics)``
     One per batch chosen. ``label_seq`` is the last label event the
     model of that cycle was trained on; ``metrics`` is JSON (stop-set
     predictions, agreement, class counts, scores, ...).
-``batch_items(cycle, rank, item, prediction, score)``
-    The items of each batch in the strategy's order, with the model's
-    guess.
+``batch_items(cycle, rank, item, prediction, score, random)``
+    The items of each batch in the order shown, with the model's guess.
+    ``random`` is 1 for the *audit* items: drawn uniformly at random from
+    the unanswered images (not by the strategy), kept out of training,
+    and read by :mod:`.estimate` for an unbiased accuracy estimate.
 ``stop_set(item)``
     The fixed sample the stopping criterion reads.
 """
@@ -105,8 +107,13 @@ CREATE TABLE batch_items (
 CREATE TABLE stop_set (item TEXT PRIMARY KEY);
 """
 
+# 1 -> 2: mark the uniformly random (audit) items of each batch.
+_V1_TO_V2 = """
+ALTER TABLE batch_items ADD COLUMN random INTEGER NOT NULL DEFAULT 0
+"""
+
 #: Ordered migrations: ``MIGRATIONS[k]`` upgrades schema ``k`` to ``k + 1``.
-_MIGRATIONS = (_SCHEMA_V1,)
+_MIGRATIONS = (_SCHEMA_V1, _V1_TO_V2)
 #: The schema version this release writes.
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -347,7 +354,8 @@ class LabelStore:
             Columns of ``cycles`` (``metrics`` as a dict). ``cycle["cycle"]``
             must be the next number, else :class:`StoreError`.
         batch : list of dict
-            ``item``, ``prediction``, ``score``, in the strategy's order.
+            ``item``, ``prediction``, ``score`` and ``random`` (bool,
+            default False: an audit item), in the order shown.
         drop_labeled_after : int or None, default=None
             Leave out items with a ``label`` or ``skip`` event after this
             ``seq`` (they were answered while the batch was being chosen);
@@ -380,9 +388,11 @@ class LabelStore:
                          tuple(row.get(c) for c in columns))
             kept = [b for b in batch if b["item"] not in answered]
             conn.executemany(
-                "INSERT INTO batch_items VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO batch_items (cycle, rank, item, prediction, "
+                "score, random) VALUES (?, ?, ?, ?, ?, ?)",
                 [(cycle["cycle"], rank, b["item"], b.get("prediction"),
-                  b.get("score")) for rank, b in enumerate(kept)])
+                  b.get("score"), int(bool(b.get("random"))))
+                 for rank, b in enumerate(kept)])
         return [b["item"] for b in kept]
 
     def cycles(self):
@@ -398,6 +408,11 @@ class LabelStore:
             return self._dicts("SELECT * FROM batch_items ORDER BY cycle, rank")
         return self._dicts("SELECT * FROM batch_items WHERE cycle = ? "
                            "ORDER BY rank", (cycle,))
+
+    def audit_items(self):
+        """Items drawn at random for the accuracy estimate (any cycle)."""
+        return {r[0] for r in self.connection().execute(
+            "SELECT item FROM batch_items WHERE random = 1")}
 
     def stop_set(self):
         """The stop set's items (sorted), empty until chosen."""
