@@ -168,6 +168,45 @@ def aalu_query(**params):
     return sampler, sampler.query(f_l, y_l, f_u, clf, 8)
 
 
+def _aalu_cold_start():
+    from sklearn.linear_model import LogisticRegression
+
+    from aalu_sk import ProbCoverSampler, TypiClustSampler
+
+    # 40 labels of 3 classes: 13.3 per class, below cold_start_until=20
+    f_l, _, _, f_u, _ = tiny_features()
+    y_l = np.arange(40) % 3
+    clf = LogisticRegression().fit(f_l, y_l)
+    for name, cls in (("typiclust", TypiClustSampler),
+                      ("probcover", ProbCoverSampler)):
+        s = AdversarialUncertaintySampler(cold_start=name,
+                                          cold_start_until=20, epochs=3,
+                                          random_state=0)
+        idx = s.query(f_l, y_l, f_u, clf, 8)
+        assert s.phase_ == "cold_start" and isinstance(s.cold_start_, cls)
+        assert not hasattr(s, "assistant_")  # no selector was trained
+        # the very query of the cold-start strategy, same seed
+        assert idx.tolist() == cls(random_state=0).query(
+            f_l, y_l, f_u, clf, 8).tolist()
+    for kw in (dict(cold_start=None), dict(preset="paper")):
+        s = AdversarialUncertaintySampler(cold_start_until=20, epochs=3,
+                                          random_state=0, **kw)
+        s.query(f_l, y_l, f_u, clf, 8)
+        assert s.phase_ == "aalu" and hasattr(s, "assistant_")
+    with pytest.raises(ValueError, match="cold_start"):
+        aalu_query(cold_start="badge")
+
+
+def _aalu_cold_start_until():
+    # 40 labels of 3 classes: 13.3 per class
+    assert aalu_query(cold_start_until=13)[0].phase_ == "aalu"
+    assert aalu_query(cold_start_until=14)[0].phase_ == "cold_start"
+    assert aalu_query()[0].config_["cold_start_until"] == 10  # the preset
+    for bad in (0, -1.0, True, "few"):
+        with pytest.raises(ValueError, match="cold_start_until"):
+            aalu_query(cold_start_until=bad)
+
+
 def _aalu_loss_source():
     # a scikit-learn classifier records no training losses: "auto" falls
     # back to the final losses, "training" refuses
@@ -519,6 +558,9 @@ PARAM_TESTS = {
     (AdversarialUncertaintySampler, "preset"): _aalu_preset,
     (AdversarialUncertaintySampler, "loss_source"): _aalu_loss_source,
     (AdversarialUncertaintySampler, "diversity"): _aalu_diversity,
+    (AdversarialUncertaintySampler, "cold_start"): _aalu_cold_start,
+    (AdversarialUncertaintySampler, "cold_start_until"):
+        _aalu_cold_start_until,
     (AdversarialUncertaintySampler, "lr"): _aalu_lr,
     (AdversarialUncertaintySampler, "batch_size"): _aalu_batch_size,
     (AdversarialUncertaintySampler, "device"):

@@ -44,7 +44,7 @@ def assert_unchanged(learner, before):
 @pytest.fixture
 def learner(split, fitted_net):
     X_l, y_l = split[0], split[1]
-    sampler = AdversarialUncertaintySampler(epochs=1, random_state=0)
+    sampler = AdversarialUncertaintySampler(epochs=1, cold_start=None, random_state=0)
     learner = ActiveLearner(estimator=fitted_net, query_strategy=sampler,
                             X_training=X_l, y_training=y_l)
     # a first good query, so there are fitted attributes to protect
@@ -108,7 +108,7 @@ def test_nan_in_labeled_images(split, fitted_net):
     X_l = split[0].copy()
     X_l[0, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="X_labeled contains NaN"):
-        AdversarialUncertaintySampler(epochs=1).query(
+        AdversarialUncertaintySampler(epochs=1, cold_start=None).query(
             X_l, split[1], split[2], fitted_net, 1)
 
 
@@ -122,13 +122,13 @@ def test_nan_in_task_features():
     X = np.random.RandomState(0).rand(20, 3)
     clf = NanFeatures().fit(X, np.arange(20) % 2)
     with pytest.raises(ValueError, match="features_labeled contains NaN"):
-        AdversarialUncertaintySampler(epochs=1).query(
+        AdversarialUncertaintySampler(epochs=1, cold_start=None).query(
             X, np.arange(20) % 2, X, clf, 1)
 
 
 def test_empty_labeled_set_is_refused_by_aalu_and_vaal(split, fitted_net):
     X_u = split[2]
-    for sampler in (AdversarialUncertaintySampler(epochs=1),
+    for sampler in (AdversarialUncertaintySampler(epochs=1, cold_start=None),
                     VAALSampler(epochs=1)):
         with pytest.raises(ValueError, match="X_labeled is empty"):
             sampler.query(X_u[:0], np.zeros(0, int), X_u, fitted_net, 1)
@@ -146,7 +146,7 @@ def test_empty_labeled_set_works_where_it_means_something(split, fitted_net):
 def test_learner_without_initial_data_is_a_clear_error(split, fitted_net):
     learner = ActiveLearner(
         estimator=ImageClassifier("small_cnn", num_classes=10),
-        query_strategy=AdversarialUncertaintySampler(epochs=1))
+        query_strategy=AdversarialUncertaintySampler(epochs=1, cold_start=None))
     with pytest.raises(ValueError, match="X_labeled is empty"):
         learner.query(split[2], n_instances=1)
 
@@ -155,7 +155,7 @@ def test_single_class_labeled_set_works(split):
     X_l, y_l, X_u = split[0][:20], np.zeros(20, int), split[2]
     net = ImageClassifier("small_cnn", num_classes=10, max_epochs=1,
                           random_state=0).fit(X_l, y_l)
-    idx = AdversarialUncertaintySampler(epochs=1, random_state=0).query(
+    idx = AdversarialUncertaintySampler(epochs=1, cold_start=None, random_state=0).query(
         X_l, y_l, X_u, net, 3)
     assert len(set(idx.tolist())) == 3
 
@@ -168,7 +168,7 @@ def test_single_class_labeled_set_works(split):
 ])
 def test_bad_labels_for_image_classifier(split, fitted_net, y, exc, match):
     with pytest.raises(exc, match=match):
-        AdversarialUncertaintySampler(epochs=1).query(
+        AdversarialUncertaintySampler(epochs=1, cold_start=None).query(
             split[0], y, split[2], fitted_net, 1)
     with pytest.raises(exc, match=match):
         ImageClassifier("small_cnn", num_classes=10).fit(split[0], y)
@@ -179,14 +179,14 @@ def test_string_labels_work_with_a_sklearn_classifier():
     X = rng.rand(30, 4)
     y = np.array(["cat", "dog", "eel"])[np.arange(30) % 3]
     clf = LogisticRegression().fit(X, y)
-    idx = AdversarialUncertaintySampler(epochs=1, random_state=0).query(
+    idx = AdversarialUncertaintySampler(epochs=1, cold_start=None, random_state=0).query(
         X, y, rng.rand(20, 4), clf, 2)
     assert len(idx) == 2
 
 
 def test_pool_and_labeled_shapes_must_match(split, fitted_net):
     with pytest.raises(ValueError, match="X_pool samples have shape"):
-        AdversarialUncertaintySampler(epochs=1).query(
+        AdversarialUncertaintySampler(epochs=1, cold_start=None).query(
             split[0], split[1], np.zeros((4, 3, 8, 8), np.float32),
             fitted_net, 1)
 
@@ -205,9 +205,9 @@ def test_wrong_rank_images_for_the_classifier():
 ], ids=["list", "torch"])
 def test_lists_and_tensors_work_like_arrays(convert, split, fitted_net):
     X_l, y_l, X_u = split[:3]
-    ref = AdversarialUncertaintySampler(epochs=1, random_state=0).query(
+    ref = AdversarialUncertaintySampler(epochs=1, cold_start=None, random_state=0).query(
         X_l, y_l, X_u, fitted_net, 5)
-    got = AdversarialUncertaintySampler(epochs=1, random_state=0).query(
+    got = AdversarialUncertaintySampler(epochs=1, cold_start=None, random_state=0).query(
         convert(X_l), convert(y_l), convert(X_u), fitted_net, 5)
     np.testing.assert_array_equal(ref, got)
 
@@ -225,7 +225,7 @@ def test_pandas_works_with_a_sklearn_classifier():
 
 
 @pytest.mark.parametrize("sampler", [
-    AdversarialUncertaintySampler(epochs=1), EntropySampler(),
+    AdversarialUncertaintySampler(epochs=1, cold_start=None), EntropySampler(),
     CoreSetSampler()], ids=lambda s: type(s).__name__)
 def test_unfitted_estimator(sampler, split):
     net = ImageClassifier("small_cnn", num_classes=10)
@@ -243,7 +243,7 @@ def test_missing_estimator(split):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="machine has CUDA")
 @pytest.mark.parametrize("make", [
-    lambda: AdversarialUncertaintySampler(epochs=1, device="cuda"),
+    lambda: AdversarialUncertaintySampler(epochs=1, cold_start=None, device="cuda"),
     lambda: VAALSampler(epochs=1, device="cuda"),
     lambda: CoreSetSampler(device="cuda")])
 def test_cuda_requested_without_cuda(make, split, fitted_net):

@@ -69,7 +69,7 @@ def test_installed_modal_query(split, fitted_net, count_trainings, n):
     X_l, y_l, X_u = split[:3]
     learner = ActiveLearner(
         estimator=fitted_net,
-        query_strategy=AdversarialUncertaintySampler(epochs=1, random_state=0),
+        query_strategy=AdversarialUncertaintySampler(epochs=1, cold_start=None, random_state=0),
         X_training=X_l, y_training=y_l, bootstrap_init=False)
     idx, X_q = learner.query(X_u, n_instances=n)
     assert np.asarray(idx).shape == (n,) and len(set(np.asarray(idx))) == n
@@ -82,7 +82,7 @@ def test_modal_042_semantics_train_once(split, fitted_net, count_trainings,
                                         monkeypatch, n):
     monkeypatch.setattr(base, "modal_expects_scores", lambda: True)
     X_l, y_l, X_u = split[:3]
-    sampler = AdversarialUncertaintySampler(epochs=1, random_state=0)
+    sampler = AdversarialUncertaintySampler(epochs=1, cold_start=None, random_state=0)
     learner = Learner042(fitted_net, sampler, X_l, y_l)
     idx, X_q, metrics = learner.query(X_u, n_instances=n, return_metrics=True)
     assert np.asarray(idx).shape == (n,) and len(set(idx.tolist())) == n
@@ -96,7 +96,7 @@ def test_modal_042_retry_after_unpack_failure_does_not_retrain(
     """Even if version detection were wrong, a retry reuses the answer."""
     monkeypatch.setattr(base, "modal_expects_scores", lambda: False)
     X_l, y_l, X_u = split[:3]
-    sampler = AdversarialUncertaintySampler(epochs=1, random_state=0)
+    sampler = AdversarialUncertaintySampler(epochs=1, cold_start=None, random_state=0)
     idx, _ = Learner042(fitted_net, sampler, X_l, y_l).query(X_u,
                                                              n_instances=5)
     assert len(set(np.asarray(idx).tolist())) == 5
@@ -114,7 +114,7 @@ def test_modal_042_error_is_raised_once_and_not_retrained(
 
     monkeypatch.setattr(AdversarialUncertaintySampler, "_train", failing)
     X_l, y_l, X_u = split[:3]
-    learner = Learner042(fitted_net, AdversarialUncertaintySampler(epochs=1),
+    learner = Learner042(fitted_net, AdversarialUncertaintySampler(epochs=1, cold_start=None),
                          X_l, y_l)
     with pytest.raises(RuntimeError, match="selector blew up"):
         learner.query(X_u, n_instances=2)
@@ -125,7 +125,7 @@ def test_a_later_call_after_an_error_runs_again(split, fitted_net,
                                                 count_trainings):
     """The retry guard answers only modAL's immediate retry."""
     X_l, y_l, X_u = split[:3]
-    sampler = AdversarialUncertaintySampler(epochs=1, random_state=0)
+    sampler = AdversarialUncertaintySampler(epochs=1, cold_start=None, random_state=0)
     learner = ActiveLearner(estimator=fitted_net, query_strategy=sampler,
                             X_training=X_l, y_training=y_l)
     with pytest.raises(ValueError, match="n_instances"):
@@ -147,7 +147,7 @@ def test_installed_modal_surfaces_a_selector_error_once(split, fitted_net,
     X_l, y_l, X_u = split[:3]
     learner = ActiveLearner(estimator=fitted_net,
                             query_strategy=AdversarialUncertaintySampler(
-                                epochs=1, random_state=0),
+                                epochs=1, cold_start=None, random_state=0),
                             X_training=X_l, y_training=y_l)
     with pytest.raises(RuntimeError, match="selector blew up"):
         learner.query(X_u, n_instances=2)
@@ -201,7 +201,7 @@ def test_unexpected_query_arguments_are_refused(split, fitted_net):
 
 
 STRATEGIES = {
-    "aalu": lambda: AdversarialUncertaintySampler(epochs=1, random_state=0),
+    "aalu": lambda: AdversarialUncertaintySampler(epochs=1, cold_start=None, random_state=0),
     "random": lambda: RandomSampler(random_state=0),
     "entropy": lambda: EntropySampler(random_state=0),
     "coreset": lambda: CoreSetSampler(random_state=0),

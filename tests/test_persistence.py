@@ -35,7 +35,8 @@ def test_classifier_saved_for_cuda_loads_on_cpu(split, fitted_net):
 
 
 def test_selector_networks_are_kept_on_cpu(split, fitted_net):
-    s = AdversarialUncertaintySampler(epochs=1, random_state=0)
+    s = AdversarialUncertaintySampler(epochs=1, random_state=0,
+                                      cold_start=None)
     s.query(split[0], split[1], split[2], fitted_net, 2)
     devices = {p.device.type for m in (s.vae_, s.assistant_)
                for p in m.parameters()}

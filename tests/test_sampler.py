@@ -274,7 +274,7 @@ def test_training_loss_source_ranks_recorded_losses(digits):
                           record_losses=True).fit(X, y)
     pool = X[:40] + 0.01  # near-copies of the first 40 labeled images
     kw = dict(adversarial=False, use_prediction=False, epochs=300,
-              random_state=0)
+              random_state=0, cold_start=None)
     trained = AdversarialUncertaintySampler(loss_source="training", **kw)
     trained.query(X, y, pool, net, 2)
     assert trained.config_["loss_source"] == "training"
@@ -294,11 +294,13 @@ def test_recorded_losses_are_only_read_for_their_own_labeled_set(digits):
     net = ImageClassifier("mlp", num_classes=10, max_epochs=2,
                           random_state=0, record_losses=True).fit(X, y)
     other_X, other_y = X[::-1].copy(), y[::-1].copy()
-    auto = AdversarialUncertaintySampler(epochs=1, random_state=0)
+    auto = AdversarialUncertaintySampler(epochs=1, random_state=0,
+                                         cold_start=None)
     auto.query(other_X, other_y, X[:10], net, 2)
     assert auto.config_["loss_source"] == "final"
     with pytest.raises(ValueError, match="exactly this labeled set"):
-        AdversarialUncertaintySampler(epochs=1, loss_source="training") \
+        AdversarialUncertaintySampler(epochs=1, loss_source="training",
+                                      cold_start=None) \
             .query(other_X, other_y, X[:10], net, 2)
     assert AdversarialUncertaintySampler(
         loss_source="training").reads_training_losses()

@@ -179,7 +179,8 @@ def test_only_strategy_classes_can_be_wrapped(bad):
 def test_without_a_diversity_rule_aalu_picks_its_top_utilities(images,
                                                                 image_clf):
     X, y, _ = images
-    qs = _qs("AdversarialUncertaintySampler", diversity=None)
+    qs = _qs("AdversarialUncertaintySampler", diversity=None,
+             cold_start=None)
     idx, util = qs.query(X, y, image_clf, batch_size=4, return_utilities=True)
     assert _picks_by_score(qs)
     for i, row in enumerate(util):
@@ -451,6 +452,7 @@ def test_active_learning_cycles(images, make_clf):
     y[:20] = y_true[:20]
     clf = make_clf()
     qs = adapter.AdversarialUncertaintySampler(epochs=1, hidden_dim=32,
+                                               cold_start=None,
                                                random_state=0)
     for _ in range(3):
         with warnings.catch_warnings():

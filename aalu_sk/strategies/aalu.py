@@ -16,6 +16,7 @@ from ..validation import (array_fingerprint, check_nonnegative_numbers,
                           check_positive_ints, check_samples)
 from ._batching import LossPlateau, epoch_batches, epoch_plan, warm_modules
 from .base import BaseQueryStrategy, FittedSelectorScorer
+from .lowbudget import ProbCoverSampler, TypiClustSampler
 from .losses import (assistant_adversarial_loss, ranking_loss,
                      representation_loss, vae_adversarial_loss)
 
@@ -38,17 +39,25 @@ ABLATIONS = {
 }
 
 WARM_DEFAULT = False
+#: Labels per class below which the default preset's query is TypiClust's.
+COLD_START_UNTIL = 10
 
 #: What ``preset`` sets for the parameters left at ``"auto"``. ``"paper"``
 #: is Zhu & Wang's recipe exactly; ``"default"`` is what the
 #: label-efficiency benchmark found best (``docs/benchmarks``).
 PRESETS = {
     "paper": dict(loss_source="final", sort_prediction=False, diversity=None,
-                  max_steps=None, tol=None, warm_start=False, lr=5e-4),
+                  max_steps=None, tol=None, warm_start=False, lr=5e-4,
+                  cold_start=None, cold_start_until=None),
     "default": dict(loss_source="final", sort_prediction=True,
                     diversity="kmeans", max_steps=1000, tol=None,
-                    warm_start=WARM_DEFAULT, lr=5e-4),
+                    warm_start=WARM_DEFAULT, lr=5e-4,
+                    cold_start="typiclust",
+                    cold_start_until=COLD_START_UNTIL),
 }
+
+#: The label-free strategies ``cold_start`` can name.
+COLD_START = {"typiclust": TypiClustSampler, "probcover": ProbCoverSampler}
 _LOSS_SOURCES = ("final", "training", "auto")
 #: Steps per window of the convergence rule (:class:`LossPlateau`), and
 #: the steps it always trains first.
@@ -98,17 +107,19 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     Presets (:data:`PRESETS`) set the parameters that go beyond the
     paper, where they are left at ``"auto"``:
 
-    ===================  ==============  ==============
-    parameter            ``"paper"``     ``"default"``
-    ===================  ==============  ==============
-    ``loss_source``      ``"final"``     ``"final"``
-    ``sort_prediction``  False           True
-    ``diversity``        None (top-k)    ``"kmeans"``
-    ``max_steps``        None            1000
-    ``tol``              None            None
-    ``lr``               5e-4            5e-4
-    ``warm_start``       False           False
-    ===================  ==============  ==============
+    ======================  ==============  =====================
+    parameter               ``"paper"``     ``"default"``
+    ======================  ==============  =====================
+    ``loss_source``         ``"final"``     ``"final"``
+    ``sort_prediction``     False           True
+    ``diversity``           None (top-k)    ``"kmeans"``
+    ``max_steps``           None            1000
+    ``tol``                 None            None
+    ``lr``                  5e-4            5e-4
+    ``warm_start``          False           False
+    ``cold_start``          None            ``"typiclust"``
+    ``cold_start_until``    None            10 labels per class
+    ======================  ==============  =====================
 
     Parameters
     ----------
@@ -196,6 +207,21 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         (:func:`~aalu_sk.strategies.selection.diverse_top_k`), so the batch
         does not pile up on a few confusable classes. ``"auto"``: the
         preset's.
+    cold_start : {None, "typiclust", "probcover", "auto"}, default="auto"
+        The label-free strategy that answers while labels are few
+        (:class:`~aalu_sk.TypiClustSampler` or
+        :class:`~aalu_sk.ProbCoverSampler` on the estimator's
+        representation if it has one, else on
+        :class:`~aalu_sk.representation.PixelPCA` of the pool): below
+        ``cold_start_until`` labels per class a task model trained on so
+        few labels ranks the pool badly, and covering the pool's dense
+        regions is worth more. None: AALU from the first query (the
+        paper). ``"auto"``: the preset's.
+    cold_start_until : float or "auto", default="auto"
+        Labels per class (classes from the estimator's ``num_classes``,
+        ``n_classes_`` or ``classes_``, else the distinct labels) from
+        which AALU answers. ``"auto"``: the preset's (10 in the default,
+        from the very-low-budget benchmark; unused by the paper preset).
     device : str, default="auto"
         Where the selector trains: "auto" (CUDA when present), "cpu",
         "cuda".
@@ -210,6 +236,10 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     ----------
     scores_ : ndarray of shape (n_pool,)
         Assistant scores ``A(m)`` of the last pool; larger means "query".
+    phase_ : {"cold_start", "aalu"}
+        Which strategy answered the last query.
+    cold_start_ : TypiClustSampler or ProbCoverSampler
+        The cold-start strategy of the last query, when it answered.
     config_ : dict
         The effective values of the preset's parameters (``loss_source``,
         ``sort_prediction``, ``diversity``, ``max_steps``, ``tol``,
@@ -286,6 +316,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
                  adversarial=True, epochs=100, max_steps="auto", tol="auto",
                  n_iter_no_change=3, warm_start="auto", lr="auto",
                  batch_size=128, loss_source="auto", diversity="auto",
+                 cold_start="auto", cold_start_until="auto",
                  device="auto", random_state=None, verbose=0):
         self.preset = preset
         self.latent_dim = latent_dim
@@ -305,6 +336,8 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         self.batch_size = batch_size
         self.loss_source = loss_source
         self.diversity = diversity
+        self.cold_start = cold_start
+        self.cold_start_until = cold_start_until
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -353,7 +386,36 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
             raise ValueError(f"warm_start must be True, False or 'auto'; "
                              f"got {self.warm_start!r}.")
         self._check_diversity(config["diversity"])
+        if config["cold_start"] is not None and \
+                config["cold_start"] not in COLD_START:
+            raise ValueError(f"cold_start={self.cold_start!r}: use None, "
+                             f"'auto' or one of {sorted(COLD_START)}.")
+        until = config["cold_start_until"]
+        if config["cold_start"] is not None and (
+                isinstance(until, (bool, np.bool_)) or
+                not isinstance(until, numbers.Real) or not until > 0):
+            raise ValueError(f"cold_start_until must be a number of labels "
+                             f"per class > 0 or 'auto'; got "
+                             f"{self.cold_start_until!r}.")
         return resolve_device(self.device), config
+
+    def _in_cold_start(self, labeled, config):
+        """Whether this query is the cold-start strategy's (few labels).
+
+        Fewer than ``cold_start_until`` labels per class, the classes
+        counted from the estimator (``num_classes``, ``n_classes_`` or
+        ``classes_``), else from the labels seen.
+        """
+        if config["cold_start"] is None:
+            return False
+        est = labeled.estimator
+        n_classes = getattr(est, "num_classes", None) or \
+            getattr(est, "n_classes_", None)
+        if not n_classes and getattr(est, "classes_", None) is not None:
+            n_classes = len(est.classes_)
+        if not n_classes:
+            n_classes = max(1, np.unique(labeled.y).size)
+        return labeled.n < config["cold_start_until"] * n_classes
 
     def reads_training_losses(self):
         """True when the ranking loss reads losses recorded in training."""
@@ -363,11 +425,27 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
 
     # -- modAL-free entry points -------------------------------------------
     def pool_columns(self):
-        self._check_params()
-        return ("features",) + (("proba",) if self.use_prediction else ())
+        _, config = self._check_params()
+        cold = ("samples",) if config["cold_start"] is not None else ()
+        return ("features",) + (("proba",) if self.use_prediction else ()) \
+            + cold
 
     def _select_from_pool(self, pool, labeled, n_instances, rng):
         _, config = self._check_params()
+        self.config_ = config
+        if self._in_cold_start(labeled, config):
+            # Few labels: the task model is not yet worth listening to;
+            # cover the pool's label-free view instead (same rng stream).
+            self.phase_ = "cold_start"
+            self.cold_start_ = COLD_START[config["cold_start"]](
+                random_state=rng)
+            start = time.perf_counter()
+            picked = self.cold_start_._select_from_pool(
+                pool, labeled, n_instances, rng)
+            self.timings_ = {"select": time.perf_counter() - start}
+            self.n_steps_ = 0
+            return picked
+        self.phase_ = "aalu"
         start = time.perf_counter()
         lab = labeled.outputs(loss=True)
         forward = time.perf_counter() - start + \
