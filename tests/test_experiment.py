@@ -447,3 +447,40 @@ def test_resume_after_a_hard_exit_of_another_process(tmp_path, dataset,
     assert _same(rows) == _same(expected)
     for key, run in _checkpoint(reference)["runs"].items():
         assert _checkpoint(tmp_path)["runs"][key]["labeled"] == run["labeled"]
+
+
+def test_a_head_on_a_label_free_representation(dataset, tmp_path):
+    """representation="pixels": each cycle's model is a linear head on one
+    PixelPCA of the training images, and the low-budget strategies read
+    that view; the same seeds give the same rows, and the head differs
+    from the model trained on the images."""
+    base = {**TINY, "initial": 20, "step": 20, "final": 40, "model": "mlp",
+            "epochs": 100, "lr": 1e-2, "batch_size": 32,
+            "strategies": ("typiclust", "random")}
+    config = ExperimentConfig(representation="pixels", **base)
+    rows = run_experiment(config, tmp_path / "a", progress=False,
+                          dataset=dataset)
+    again = run_experiment(config, tmp_path / "b", progress=False,
+                           dataset=dataset)
+    assert _same(rows) == _same(again)
+    scratch = run_experiment(ExperimentConfig(**base), tmp_path / "c",
+                             progress=False, dataset=dataset)
+    assert [r["accuracy"] for r in rows] != [r["accuracy"] for r in scratch]
+    assert min(r["accuracy"] for r in rows) > 0.3  # 10 classes: chance 0.1
+    with pytest.raises(ValueError, match="representation"):
+        ExperimentConfig(representation="dino").validate()
+
+
+@pytest.mark.slow
+def test_the_ssl_representation_is_trained_once_per_dataset(dataset,
+                                                            tmp_path):
+    from aalu_sk.experiment.runner import fit_representation
+
+    config = ExperimentConfig(representation="ssl", device="cpu")
+    first = fit_representation(config, dataset, tmp_path)
+    second = fit_representation(config, dataset, tmp_path)
+    assert not first.loaded_from_checkpoint_
+    assert second.loaded_from_checkpoint_
+    np.testing.assert_allclose(first.transform(dataset.X_test[:20]),
+                               second.transform(dataset.X_test[:20]),
+                               rtol=1e-5, atol=1e-6)

@@ -45,7 +45,8 @@ RESULT_FIELDS = ("strategy", "seed", "cycle", "n_labeled", "fraction",
 CHECKPOINT = "checkpoint.json"
 _FORMAT = 1
 _PURPOSES = {"initial": 0, "model": 1, "query": 2, "full": 3, "stop": 4,
-             "audit": 5, "compare": 6}  # the last two: labeling.estimate
+             "audit": 5, "compare": 6,  # these two: labeling.estimate
+             "representation": 7}
 # Config fields that do not change the active-learning results: they may
 # differ when a run is resumed.
 _NOT_IDENTITY = ("full_data", "data_dir", "download", "stop_set")

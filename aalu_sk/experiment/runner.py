@@ -96,6 +96,17 @@ class ExperimentConfig:
         Also train once on the whole training set (reference line).
     data_dir : str or None, default=None
     download : bool, default=False
+    representation : {None, "pixels", "ssl"}, default=None
+        Train the task model on a label-free representation of the
+        training images instead of the images: ``"ssl"`` is a
+        :class:`~aalu_sk.representation.SelfSupervisedEmbedding` (SimCLR
+        on the training images, no labels; needs ``lightly``),
+        ``"pixels"`` a :class:`~aalu_sk.representation.PixelPCA`. It is
+        fit once per experiment (seeded, saved beside the results, so a
+        resumed run and every strategy read the same one), and each
+        cycle's model is then a linear head on it (``model`` is unused;
+        ``epochs``, ``batch_size`` and ``lr`` are the head's). None trains
+        ``model`` from scratch on the images.
     stop_set : int, default=0
         Size of a fixed random sample of the training set on which each
         cycle's model is compared with the previous one
@@ -133,6 +144,7 @@ class ExperimentConfig:
     data_dir: Optional[str] = None
     download: bool = False
     stop_set: int = 0
+    representation: Optional[str] = None
 
     def __post_init__(self):
         for name in ("strategies", "seeds", "vaal_channels"):
@@ -188,6 +200,8 @@ class ExperimentConfig:
         if not self.vaal_channels or not all(whole(c, 1)
                                              for c in self.vaal_channels):
             refuse("vaal_channels", "give positive integers")
+        if self.representation not in REPRESENTATIONS:
+            refuse("representation", f"use one of {list(REPRESENTATIONS)}")
         if self.model not in TASK_MODULES:
             refuse("model", f"use one of {sorted(TASK_MODULES)}")
         if not self.lr > 0:
@@ -284,10 +298,56 @@ class _EpochBar(Callback):
         self.bar_.close()
 
 
+#: Values of :attr:`ExperimentConfig.representation`.
+REPRESENTATIONS = (None, "pixels", "ssl")
+
+
+def fit_representation(config, dataset, directory):
+    """The experiment's label-free representation, fit on the training images.
+
+    No labels are read. The self-supervised one is saved to (and, when
+    its data and parameters match, loaded from) a file in ``directory``,
+    so several runs over one dataset train it once.
+
+    Parameters
+    ----------
+    config : ExperimentConfig
+        Its ``representation`` names what to fit (None: nothing).
+    dataset : ImageDataset
+    directory : str or path-like
+
+    Returns
+    -------
+    representation : fitted transformer or None
+    """
+    from ..representation import PixelPCA, SelfSupervisedEmbedding
+
+    seed = derive_seed(0, "representation")
+    if config.representation is None:
+        return None
+    if config.representation == "pixels":
+        return PixelPCA(random_state=seed).fit(dataset.X_train)
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    path = Path(directory) / f"ssl-{dataset_fingerprint(dataset)[:16]}.pt"
+    start = time.perf_counter()
+    rep = SelfSupervisedEmbedding(random_state=seed, device=config.device,
+                                  checkpoint=path).fit(dataset.X_train)
+    log.info("representation %s: %s in %.1fs (%s)", config.representation,
+             "loaded" if rep.loaded_from_checkpoint_ else "trained",
+             time.perf_counter() - start, path)
+    return rep
+
+
 # -- the loop -----------------------------------------------------------------
-def _task_model(config, dataset, progress):
+def _task_model(config, dataset, progress, representation=None):
     callbacks = [("progress", _EpochBar(progress=progress))] \
         if progress is not False else None
+    if representation is not None:
+        return ImageClassifier(representation=representation, head="linear",
+                               num_classes=dataset.n_classes,
+                               max_epochs=config.epochs,
+                               batch_size=config.batch_size, lr=config.lr,
+                               device=config.device, callbacks=callbacks)
     return ImageClassifier(config.model, num_classes=dataset.n_classes,
                            max_epochs=config.epochs,
                            batch_size=config.batch_size, lr=config.lr,
@@ -366,7 +426,7 @@ def _record_stop_agreement(run, row):
 
 
 def run_experiment(config, out_dir, *, progress=None, dataset=None,
-                   callback=None, query=None):
+                   callback=None, query=None, representation_dir=None):
     """Run (or resume) an active-learning experiment and write its outputs.
 
     Parameters
@@ -393,6 +453,9 @@ def run_experiment(config, out_dir, *, progress=None, dataset=None,
         returning ``n`` positions in ``X_pool``; None calls
         ``strategy.query``. :func:`aalu_sk.distributed.ray_query` scores
         on a Ray cluster and gives the same positions.
+    representation_dir : str, path-like or None, default=None
+        Where the self-supervised representation is saved and looked up
+        (:func:`fit_representation`); None: ``out_dir``.
 
     Returns
     -------
@@ -417,7 +480,8 @@ def run_experiment(config, out_dir, *, progress=None, dataset=None,
     state = open_checkpoint(out, config, dataset, sizes, fractions)
     remove_partial_writes(out, _OUTPUTS)  # of an attempt that was killed
     atomic_write(out / "config.json", json.dumps(config.to_dict(), indent=2))
-    template = _task_model(config, dataset, progress)
+    template = _task_model(config, dataset, progress, fit_representation(
+        config, dataset, representation_dir or out))
     total = len(config.seeds) * len(config.strategies) * len(sizes)
     done = sum(len(run["rows"]) for run in state["runs"].values())
     log.info("%s: %d strategies x %d seeds x %d cycles (%d to %d of %d "
