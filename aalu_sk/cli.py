@@ -20,12 +20,14 @@ only warnings and errors, ``-v`` adds task-model epochs and query details.
 """
 
 import argparse
+import functools
 import logging
 import sys
 import time
 from pathlib import Path
 
 from . import __version__
+from ._cliparser import Parser, did_you_mean, option_error
 from ._logging import configure_cli_logging
 from ._runtime import resolve_device
 from .experiment import (STRATEGIES, ConfigMismatchError, ExperimentConfig,
@@ -60,10 +62,11 @@ def _strategy_list(text):
         except ValueError:
             unknown.append(name)
     if unknown or not names:
+        hints = "".join(did_you_mean(name, STRATEGIES) for name in unknown)
         raise argparse.ArgumentTypeError(
             f"unknown strategies {unknown or text!r}; choose from "
             f"{','.join(STRATEGIES)} (comma-separated; +div or +topk after "
-            f"a name sets its batch rule) or 'all'")
+            f"a name sets its batch rule) or 'all'{hints}")
     return tuple(names)
 
 
@@ -232,7 +235,7 @@ def _add_run_arguments(run):
 
 def build_parser():
     """The ``argparse`` parser of ``aalu-sk`` with its subcommands."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="aalu-sk",
         description="Deep adversarial active learning with model uncertainty "
                     "(AALU, Zhu & Wang, ICIP 2020) and its baselines.")
@@ -361,10 +364,19 @@ def _add_label_arguments(commands):
     label.set_defaults(func=_label)
 
 
+@functools.lru_cache(maxsize=None)
+def _subparser(command):
+    return build_parser().subcommands()[command]
+
+
 def _error(command, option, message):
-    """A :class:`SystemExit` printing ``message`` about ``option``."""
-    where = f"argument {option}: " if option else ""
-    return SystemExit(f"aalu-sk {command}: error: {where}{message}")
+    """A :class:`SystemExit` printing ``message`` about ``option``.
+
+    The one way the subcommands refuse something after parsing (see
+    :mod:`aalu_sk._cliparser`): the library's Python names in ``message``
+    become the subcommand's options.
+    """
+    return option_error(_subparser(command), option, message)
 
 
 def _execute(config, args):
