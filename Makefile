@@ -30,7 +30,7 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# About a minute of compute on 2 idle CPU cores (see README).
+# About 2 minutes of CPU time (see README); installs no extras.
 demo: $(DEMO_STAMP)
 	$(BIN)/aalu-sk demo
 

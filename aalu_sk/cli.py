@@ -6,7 +6,7 @@ Examples
 
     aalu-sk run --dataset mnist5k --model small_cnn --strategies aalu,random \\
         --seeds 0 1 2 --initial 0.10 --step 0.05 --final 0.40 --out runs/mnist
-    aalu-sk demo                 # digits, four strategies, about a minute
+    aalu-sk demo                 # digits, four strategies, about 2 CPU minutes
     aalu-sk report runs/mnist    # re-render summary.md and the plots
     aalu-sk label photos --classes cat,dog   # label a folder in the browser
     aalu-sk query --labeled labeled/ --pool unlabeled/ --n 100 \
@@ -43,7 +43,7 @@ log = logging.getLogger("aalu_sk.cli")
 #: The configuration of ``aalu-sk demo``: the embedded digits, AALU
 #: against the strongest baselines of the benchmarks (margin with
 #: diversity, BADGE) and random, two seeds, 10% -> 40% of the 1347
-#: training images; about a minute of compute on 2 CPU cores.
+#: training images; about 2 minutes of CPU time (measured single-threaded).
 DEMO_CONFIG = ExperimentConfig(
     dataset="digits", strategies=("aalu", "margin+div", "badge", "random"),
     seeds=(0, 1), initial=0.10, step=0.05, final=0.40, model="small_cnn",
@@ -254,8 +254,8 @@ def build_parser():
         "demo", help="a small comparison on the embedded digits data",
         description="AALU, margin sampling with diversity, BADGE and "
                     "random on the 8x8 digits (small CNN, 2 seeds, 10%% -> "
-                    "40%% labeled); about a minute of compute on 2 CPU "
-                    "cores.")
+                    "40%% labeled); about 2 minutes of CPU time on one "
+                    "core, longer on a busy machine.")
     _add_common(demo, default_out="runs/demo")
     demo.set_defaults(func=_demo)
     report = commands.add_parser(
