@@ -192,9 +192,17 @@ def image_layout(shape, name="X"):
         f"resize images smaller than their channel count).")
 
 
+def _layout(shape):
+    """:func:`image_layout`, or None for other ranks (rows kept as they are)."""
+    return image_layout(shape) if len(shape) in (3, 4) else None
+
+
 def image_shape(X):
-    """The ``(C, H, W)`` shape that :func:`to_tensor` gives one image of ``X``."""
-    layout = image_layout(X.shape)
+    """The ``(C, H, W)`` shape that :func:`to_tensor` gives one image of ``X``.
+
+    Arrays of another rank (feature rows ``(n, d)``) keep their shape.
+    """
+    layout = _layout(X.shape)
     if layout == "gray":
         return (1,) + tuple(X.shape[1:])
     if layout == "channels_last":
@@ -237,7 +245,7 @@ def as_image_tensor(t):
         On the same device.
     """
     uint8 = t.dtype == torch.uint8
-    layout = image_layout(tuple(t.shape))
+    layout = _layout(tuple(t.shape))
     if layout == "gray":
         t = t.unsqueeze(1)
     elif layout == "channels_last":

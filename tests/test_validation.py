@@ -84,3 +84,10 @@ def test_float_channels_last_cifar_is_not_read_as_32_channels():
         net.predict_proba(X),
         net.predict_proba(np.ascontiguousarray(np.moveaxis(X, -1, 1))),
         rtol=1e-5, atol=1e-6)
+
+
+def test_feature_rows_pass_through_unchanged():
+    """(n, d) rows (e.g. embeddings) keep their shape and values."""
+    X = np.arange(12, dtype=np.float32).reshape(3, 4)
+    assert image_shape(X) == (4,)
+    assert torch.equal(to_tensor(X), torch.from_numpy(X))
