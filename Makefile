@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# What `make demo` needs: torch and the project without extras.
+DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: install test demo label-demo docs docs-check bench clean
 
@@ -13,8 +15,13 @@ $(BIN)/python:
 
 # torch/torchvision are pinned to the releases that pip on this platform
 # installs from the local disk; setup.py itself only asks for ranges.
-$(STAMP): setup.py pyproject.toml | $(BIN)/python
+$(DEMO_STAMP): setup.py pyproject.toml | $(BIN)/python
 	$(BIN)/pip install "torch==2.14.1" "torchvision==0.29.1"
+	$(BIN)/pip install -e .
+	touch $(DEMO_STAMP)
+
+# Everything else (tests, docs, benchmarks, the labeling app, Ray), on top.
+$(STAMP): $(DEMO_STAMP)
 	$(BIN)/pip install -e ".[test,bench,docs,label,ray]"
 	touch $(STAMP)
 
@@ -23,7 +30,8 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-demo: $(STAMP)
+# About 2 minutes of CPU time (see README); installs no extras.
+demo: $(DEMO_STAMP)
 	$(BIN)/aalu-sk demo
 
 # The labeling app on scikit-learn's digits written as PNG files.

@@ -1,7 +1,7 @@
 """modAL on today's scikit-learn and pandas: a small compatibility layer.
 
 modAL-python (0.4.1 and 0.4.2, unmaintained) breaks on the current stack
-in two places that an everyday active-learning loop reaches:
+in three places that an everyday active-learning loop reaches:
 
 **Input checks.** modAL's learners validate data with scikit-learn's
 ``check_X_y(..., force_all_finite=...)``. scikit-learn 1.6 renamed the
@@ -12,6 +12,13 @@ keyword argument 'force_all_finite'``.
 **Stacking pandas data.** ``modAL.utils.data.data_vstack`` stacks data
 frames with ``DataFrame.append``, removed in pandas 2, so ``teach`` with
 pandas inputs raises ``AttributeError``.
+
+**Printing a learner.** modAL's learners are scikit-learn estimators, but
+their ``__init__`` does not store every argument it takes (``bootstrap_init``
+is used once and dropped), so ``get_params``, and with it ``repr`` (what a
+notebook shows for ``learner``) and :func:`sklearn.base.clone`, raise
+``AttributeError: 'ActiveLearner' object has no attribute
+'bootstrap_init'``.
 
 :func:`apply` (run by ``import aalu_sk``) repairs each one only where it is
 broken, and only inside modAL:
@@ -27,6 +34,12 @@ broken, and only inside modAL:
   gets a wrapper that stacks data frames (and rows given as Series) with
   :func:`pandas.concat`, as ``DataFrame.append`` did, and hands every other
   input to modAL's function.
+- ``__init__`` of modAL's learner classes: when an instance built without
+  data (no training, nothing fitted) lacks an attribute for one of its
+  constructor parameters, the class's ``__init__`` gets a wrapper that
+  runs modAL's and then stores those arguments, as given, under their own
+  names (what scikit-learn's estimator contract asks), so that
+  ``get_params`` reports what was passed.
 
 scikit-learn, pandas and numpy themselves are never patched: other callers
 of ``check_X_y`` see the real function. A modAL fixed upstream (passing
@@ -128,6 +141,52 @@ def _stacking_is_broken(data_vstack):
     return False
 
 
+def _storing_init(init, names):
+    """``init`` followed by storing the arguments ``names`` as attributes."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name in names:
+            if name not in vars(self):
+                setattr(self, name, bound.arguments[name])
+
+    wrapper.__aalu_sk_compat__ = init
+    return wrapper
+
+
+def _unstored_parameters(cls):
+    """Constructor parameters of a modAL learner that ``__init__`` drops."""
+    from sklearn.dummy import DummyClassifier
+
+    try:
+        probe = cls(DummyClassifier(), lambda learner, X, n_instances=1: [0])
+    except Exception:  # noqa: BLE001  (another signature: not probed)
+        return []
+    return [name for name in cls._get_param_names()
+            if name not in vars(probe)]
+
+
+def _repair_learner_params():
+    from sklearn.base import BaseEstimator
+
+    models = sys.modules.get("modAL.models")
+    for cls in {c for c in vars(models).values() if isinstance(c, type)
+                and issubclass(c, BaseEstimator)}:
+        init = cls.__dict__.get("__init__")
+        if init is None or hasattr(init, "__aalu_sk_compat__"):
+            continue
+        names = _unstored_parameters(cls)
+        if names:
+            cls.__init__ = _storing_init(init, names)
+            _APPLIED[(cls.__module__, f"{cls.__name__}.__init__")] = (
+                f"modAL's {cls.__name__} does not store {', '.join(names)}, "
+                f"so get_params and repr fail")
+
+
 def _rebind(modules, name, original, wrapper, reason):
     for module in modules:
         if getattr(module, name, None) is original:
@@ -157,12 +216,13 @@ def apply():
         import pandas as pd
     except ImportError:  # modAL needs pandas; without it there is no modAL
         return dict(_APPLIED)
-    if not renames and hasattr(pd.DataFrame, "append"):
-        return dict(_APPLIED)  # nothing modAL uses is missing: leave it alone
     try:
         modules = _modal_modules()
     except ImportError:
         return dict(_APPLIED)
+    _repair_learner_params()
+    if not renames and hasattr(pd.DataFrame, "append"):
+        return dict(_APPLIED)  # nothing else modAL uses is missing
     for name in renames:
         original = getattr(sklearn.utils, name)
         users = [m for m in modules if getattr(m, name, None) is original
@@ -186,9 +246,12 @@ def status():
 def undo():
     """Restore every name :func:`apply` rebound (for tests)."""
     for (modname, name) in list(_APPLIED):
-        module = sys.modules.get(modname)
-        current = getattr(module, name, None)
+        owner = sys.modules.get(modname)
+        *path, attribute = name.split(".")  # "ActiveLearner.__init__"
+        for part in path:
+            owner = getattr(owner, part, None)
+        current = getattr(owner, attribute, None)
         original = getattr(current, "__aalu_sk_compat__", None)
         if original is not None:
-            setattr(module, name, original)
+            setattr(owner, attribute, original)
         del _APPLIED[(modname, name)]

@@ -7,11 +7,20 @@
   nothing outside the block sees a changed global state.
 - :func:`prefetch` runs a producer a few items ahead in a thread, so that
   loading the next batch overlaps with computing on this one.
+- :func:`available_cpus` counts the cores this process may use (its CPU
+  affinity and a cgroup quota); :func:`check_thread_count` warns, once per
+  process, when torch runs more threads than that. Oversubscribed torch
+  threads do not just share the cores, they slow each other down sharply
+  (a quickstart query measured 20 times slower), so
+  :func:`resolve_device` runs the check whenever work goes to the CPU.
 """
 
 import contextlib
+import math
+import os
 import queue
 import threading
+import warnings
 
 import numpy as np
 import torch
@@ -28,7 +37,7 @@ def resolve_device(device, name="device"):
         Parameter name for error messages.
     """
     if device is None or device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return _resolved("cuda" if torch.cuda.is_available() else "cpu")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
@@ -39,7 +48,90 @@ def resolve_device(device, name="device"):
         raise ValueError(
             f"{name}={device!r} asks for CUDA, but torch sees no CUDA device "
             f"on this machine; use device='auto' or 'cpu'.")
-    return str(dev)
+    return _resolved(str(dev))
+
+
+def _resolved(device):
+    if device == "cpu":
+        check_thread_count()
+    return device
+
+
+#: Where cgroup v2 states a CPU quota: ``"max 100000"`` or ``"QUOTA PERIOD"``.
+CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
+
+
+def available_cpus(cpu_max=CGROUP_CPU_MAX):
+    """The number of CPU cores this process may use.
+
+    The smaller of its CPU affinity (:func:`os.sched_getaffinity`, else
+    :func:`os.cpu_count`) and the cgroup v2 quota in ``cpu_max`` rounded
+    up (``"150000 100000"`` allows 1.5 cores: 2); no quota file or
+    ``"max"`` means no quota.
+
+    Parameters
+    ----------
+    cpu_max : str or path-like, default="/sys/fs/cgroup/cpu.max"
+
+    Returns
+    -------
+    n_cpus : int
+        At least 1.
+
+    Examples
+    --------
+    >>> from aalu_sk._runtime import available_cpus
+    >>> available_cpus() >= 1
+    True
+    """
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        n = os.cpu_count() or 1
+    try:
+        with open(cpu_max) as f:
+            quota, period = f.read().split()[:2]
+        if quota != "max" and int(period) > 0:
+            n = min(n, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):  # no cgroup v2 quota readable
+        pass
+    return max(1, n)
+
+
+_THREADS_WARNED = False
+
+
+def check_thread_count(n_threads=None, n_cpus=None):
+    """Warn once per process when torch runs more threads than cores.
+
+    Parameters
+    ----------
+    n_threads : int or None, default=None
+        torch's intra-op threads; :func:`torch.get_num_threads`.
+    n_cpus : int or None, default=None
+        The cores this process may use; :func:`available_cpus`.
+
+    Returns
+    -------
+    message : str or None
+        The warning's text when there are too many threads (also on later
+        calls, which do not warn again), else None.
+    """
+    global _THREADS_WARNED
+    n_threads = torch.get_num_threads() if n_threads is None else n_threads
+    n_cpus = available_cpus() if n_cpus is None else n_cpus
+    if n_threads <= n_cpus:
+        return None
+    message = (
+        f"torch uses {n_threads} threads but this process may use only "
+        f"{n_cpus} CPU core{'s' if n_cpus > 1 else ''} (CPU affinity and "
+        f"cgroup quota); oversubscribed threads make training and queries "
+        f"many times slower. Call torch.set_num_threads({n_cpus}) or set "
+        f"OMP_NUM_THREADS={n_cpus} before starting Python.")
+    if not _THREADS_WARNED:
+        _THREADS_WARNED = True
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+    return message
 
 
 def seed_from(random_state):

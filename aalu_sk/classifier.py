@@ -219,10 +219,10 @@ class ImageClassifier(NeuralNetClassifier):
 
     Notes
     -----
-    Accepted image layouts (see :mod:`aalu_sk.validation`): float
-    ``(n, C, H, W)`` and ``(n, H, W)`` arrays are used as they are; uint8
-    ``(n, H, W)`` and ``(n, H, W, C)`` arrays are divided by 255 and made
-    channels-first.
+    Accepted image layouts (see :mod:`aalu_sk.validation`): ``(n, H, W)``,
+    ``(n, C, H, W)`` and ``(n, H, W, C)``, told apart by the shape (a
+    shape that fits both 4-D readings, or neither, is refused); uint8
+    images are divided by 255, float ones used as they are.
 
     Examples
     --------

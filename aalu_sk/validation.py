@@ -2,16 +2,28 @@
 
 Every model in aalu_sk reads images in one layout: ``float32`` tensors of
 shape ``(n, C, H, W)``. Users hand us arrays in the layouts they already
-have; the rules below turn them into that layout predictably:
+have; the rules below turn them into that layout predictably. The layout
+depends on the shape only, the values on the dtype only:
 
-==========================  ==========================  =====================
-input                       read as                     values
-==========================  ==========================  =====================
-float ``(n, C, H, W)``      channels first (torch)      kept as they are
-float ``(n, H, W)``         grayscale                   kept as they are
-uint8 ``(n, H, W)``         grayscale                   divided by 255
-uint8 ``(n, H, W, C)``      channels last (PIL, numpy)  divided by 255
-==========================  ==========================  =====================
+=================  ==========================  ========================
+input shape        read as                     values
+=================  ==========================  ========================
+``(n, H, W)``      grayscale                   uint8: divided by 255
+``(n, C, H, W)``   channels first (torch)      float: kept as they are
+``(n, H, W, C)``   channels last (PIL, TF)
+=================  ==========================  ========================
+
+How a 4-D array ``(n, a, b, c)`` is read (:func:`image_layout`):
+
+- **channels last** when ``c`` is 1, 3 or 4 and ``a`` and ``b`` are both at
+  least ``c``: ``(n, 32, 32, 3)``, ``(n, 28, 28, 1)``;
+- **channels first** when ``a`` is 1, 3 or 4 and ``b`` and ``c`` are both at
+  least ``a``: ``(n, 3, 32, 32)``, ``(n, 1, 8, 8)``; or when ``c`` is above
+  4, with any number of channels ``a`` (no channels-last image has more
+  than 4 channels): ``(n, 2, 16, 16)``, ``(n, 13, 64, 64)``;
+- **refused** (:class:`ValueError` naming both readings) when both fit,
+  as in ``(n, 3, 3, 3)`` or ``(n, 3, 32, 3)``, or neither does, as in
+  ``(n, 8, 8, 2)``, rather than guessed.
 
 Lists and torch tensors are accepted and converted with :func:`numpy.asarray`.
 Conversion happens batch by batch (:func:`to_tensor`), so a large ``uint8``
@@ -24,7 +36,8 @@ import numbers
 import numpy as np
 import torch
 
-__all__ = ["array_fingerprint", "check_samples", "check_images", "check_positive_ints",
+__all__ = ["array_fingerprint", "check_samples", "check_images", "image_layout",
+           "check_positive_ints",
            "check_nonnegative_numbers", "image_shape", "to_tensor", "as_image_tensor",
            "check_labels",
            "check_n_instances"]
@@ -104,6 +117,12 @@ def check_images(X, name="X", allow_empty=False):
     -------
     X : ndarray
         The same data as a numpy array (a view where possible).
+
+    Raises
+    ------
+    ValueError
+        If the shape is not images, or its layout is ambiguous
+        (:func:`image_layout`).
     """
     X = check_samples(X, name, allow_empty=allow_empty)
     if X.ndim not in (3, 4):
@@ -115,14 +134,78 @@ def check_images(X, name="X", allow_empty=False):
         raise TypeError(
             f"{name} has dtype {X.dtype}; integer images must be uint8 "
             f"(0..255), other images float (any range).")
+    image_layout(X.shape, name)
     return X
 
 
+#: Channel counts that a channels-last image can have.
+_LAST_CHANNELS = (1, 3, 4)
+
+
+def image_layout(shape, name="X"):
+    """How an array of images of ``shape`` is read.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(n, H, W)`` or ``(n, a, b, c)``; the rule for 4-D shapes is in
+        the module docstring.
+    name : str, default="X"
+        The parameter name used in error messages.
+
+    Returns
+    -------
+    layout : {"gray", "channels_first", "channels_last"}
+
+    Raises
+    ------
+    ValueError
+        If both readings of a 4-D shape fit, or neither does.
+
+    Examples
+    --------
+    >>> from aalu_sk.validation import image_layout
+    >>> image_layout((10, 32, 32, 3)), image_layout((10, 3, 32, 32))
+    ('channels_last', 'channels_first')
+    >>> image_layout((10, 8, 8))
+    'gray'
+    """
+    if len(shape) == 3:
+        return "gray"
+    _, a, b, c = shape
+    last = c in _LAST_CHANNELS and c <= min(a, b)
+    first = (a in _LAST_CHANNELS and a <= min(b, c)) or \
+        c > max(_LAST_CHANNELS)
+    if first != last:
+        return "channels_first" if first else "channels_last"
+    readings = (f"channels first (n, C, H, W) would be {a} channel(s) of "
+                f"{b}x{c} pixels; channels last (n, H, W, C) would be {c} "
+                f"channel(s) of {a}x{b} pixels")
+    why = "both readings fit, so the layout is ambiguous" if first else \
+        "neither reading fits"
+    raise ValueError(
+        f"{name} has shape {tuple(shape)}: {readings}; {why}. Channels "
+        f"first needs C in (1, 3, 4) no larger than H and W, or W above 4; "
+        f"channels last needs C in (1, 3, 4) no larger than H and W. Give "
+        f"the images in a layout that only one reading fits (e.g. "
+        f"np.moveaxis(X, -1, 1) turns channels last into channels first; "
+        f"resize images smaller than their channel count).")
+
+
+def _layout(shape):
+    """:func:`image_layout`, or None for other ranks (rows kept as they are)."""
+    return image_layout(shape) if len(shape) in (3, 4) else None
+
+
 def image_shape(X):
-    """The ``(C, H, W)`` shape that :func:`to_tensor` gives one image of ``X``."""
-    if X.ndim == 3:
+    """The ``(C, H, W)`` shape that :func:`to_tensor` gives one image of ``X``.
+
+    Arrays of another rank (feature rows ``(n, d)``) keep their shape.
+    """
+    layout = _layout(X.shape)
+    if layout == "gray":
         return (1,) + tuple(X.shape[1:])
-    if X.dtype == np.uint8:
+    if layout == "channels_last":
         return (X.shape[3], X.shape[1], X.shape[2])
     return tuple(X.shape[1:])
 
@@ -162,9 +245,10 @@ def as_image_tensor(t):
         On the same device.
     """
     uint8 = t.dtype == torch.uint8
-    if t.ndim == 3:
+    layout = _layout(tuple(t.shape))
+    if layout == "gray":
         t = t.unsqueeze(1)
-    elif uint8:
+    elif layout == "channels_last":
         t = t.permute(0, 3, 1, 2)
     t = t.to(torch.float32)
     if uint8:

@@ -136,8 +136,8 @@ def test_strategy_names_and_ablations_parse():
      "all three as numbers of samples; got --initial 60 --step 60 --final "
      "0.4"),
     (["--initial", "60", "--step", "60", "--final", "5000"], 1,
-     "argument --initial/--step: final=5000 samples, but the training set "
-     "holds 1347"),
+     "argument --initial/--step: --final 5000 samples, but the training "
+     "set holds 1347"),
     (["--strategies", "badge+div"], 2,
      "argument --strategies: unknown strategies ['badge+div']"),
     (["--seeds"], 2, "argument --seeds: expected at least one argument"),
@@ -173,7 +173,7 @@ def test_cuda_without_cuda_is_refused(command, tmp_path, capsys):
     code, text = _refusal(argv + (TINY[:-2] if command == "run" else []),
                           capsys)
     assert code == 2
-    assert f"aalu-sk {command}: error: argument --device: device='cuda' " \
+    assert f"aalu-sk {command}: error: argument --device: --device 'cuda' " \
         "asks for CUDA, but torch sees no CUDA device" in text
 
 
@@ -236,10 +236,107 @@ def test_demo_runs_the_documented_comparison(tmp_path, monkeypatch):
     assert isinstance(config, ExperimentConfig)
     assert seen["out"] == "runs/demo" and seen["progress"] is False
     assert seen["query"] is None  # local scoring without --ray-address
-    assert config.strategies == ("aalu", "vaal", "coreset", "entropy",
-                                 "random")
+    # AALU, the two strongest baselines of the benchmarks, and random.
+    assert config.strategies == ("aalu", "margin+div", "badge", "random")
     assert (config.dataset, config.model, config.device) == \
         ("digits", "small_cnn", "cpu")
     assert (config.initial, config.step, config.final) == (0.10, 0.05, 0.40)
     assert len(config.seeds) == 2 and config.vaal_channels == (32, 64)
     assert config.selector_epochs <= 20 and config.full_data
+
+
+# -- mistyped options and subcommands: a hint, in the user's terms ----------------
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--strategy", "aalu"],
+     "aalu-sk run: error: unrecognized arguments: --strategy aalu; did you "
+     "mean --strategies?"),
+    (["run", "--strategy=aalu"],
+     "unrecognized arguments: --strategy=aalu; did you mean --strategies?"),
+    (["run", "--stratgies", "aalu"],
+     "unrecognized arguments: --stratgies aalu; did you mean --strategies?"),
+    # Abbreviations are refused (a new option would make them ambiguous),
+    # and the full option is named.
+    (["run", "--selector-epoch", "3"],
+     "unrecognized arguments: --selector-epoch 3; did you mean "
+     "--selector-epochs?"),
+    (["label", "--strategies", "aalu"],
+     "aalu-sk label: error: unrecognized arguments: --strategies; did you "
+     "mean --strategy?"),
+    (["rnu"], "aalu-sk: error: argument COMMAND: invalid choice: 'rnu' "
+              "(choose from run, demo, report, label, query); did you mean "
+              "run?"),
+    (["run", "--strategies", "aalu,margn"],
+     "unknown strategies ['margn']; choose from"),
+])
+def test_mistyped_options_get_a_close_match(argv, message, capsys):
+    code, text = _refusal([*argv, "--out", "x"] if argv[0] == "run"
+                          else argv, capsys)
+    assert code == 2 and message in text, text
+    assert "did you mean" in text
+
+
+def test_unknown_option_shows_the_subcommand_usage(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--strategy", "aalu", "--out", "x"])
+    assert capsys.readouterr().err.startswith("usage: aalu-sk run ")
+
+
+def test_strategy_typo_is_matched_against_the_registry(capsys):
+    code, text = _refusal(["run", "--strategies", "aalu,margn", "--out", "x"],
+                          capsys)
+    assert text.endswith("or 'all'; did you mean margin?")
+
+
+def test_each_mistyped_option_gets_its_own_hint(capsys):
+    code, text = _refusal(["run", "--strategy", "aalu", "--seed", "1",
+                           "--out", "x"], capsys)
+    assert text.endswith("unrecognized arguments: --strategy aalu --seed 1; "
+                         "did you mean --strategies (for --strategy) and "
+                         "--seeds (for --seed)?"), text
+
+
+def test_no_hint_without_a_close_match(capsys):
+    code, text = _refusal(["run", "--zzzz", "--out", "x"], capsys)
+    assert text.endswith("unrecognized arguments: --zzzz")
+
+
+@pytest.mark.parametrize("extra, message", [
+    ([], "argument --dataset: --data-dir is required for dataset 'cifar10'; "
+         "got no --data-dir. Pass the folder that holds the torchvision "
+         "files (or that should receive them with --download)."),
+    (["--data-dir", "EMPTY"],
+     "argument --dataset: Dataset 'cifar10' was not found or is corrupted "
+     "in --data-dir 'EMPTY' (torchvision expects"),
+])
+def test_library_messages_name_the_options_typed(extra, message, tmp_path,
+                                                 capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    extra = [str(empty) if e == "EMPTY" else e for e in extra]
+    code, text = _refusal(["run", "--dataset", "cifar10", *extra, "--out",
+                           str(tmp_path / "out")], capsys)
+    assert code == 1
+    assert message.replace("EMPTY", str(empty)) in text, text
+    assert "data_dir" not in text and "download=" not in text
+    if extra:
+        assert "Pass --download to fetch it" in text
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("got data_dir=None", "got no --data-dir"),
+    ("pass download=True", "pass --download"),
+    ("download=False given", "no --download given"),
+    ("selector_max_steps=0: give a positive integer",
+     "--selector-max-steps 0: give a positive integer"),
+    ("batch_size must be positive", "--batch-size must be positive"),
+    ("initial=0.5, step=0.1, final=0.4", "--initial 0.5, --step 0.1, "
+                                         "--final 0.4"),
+    # Words that are not Python names, and names of no option, stay.
+    ("the dataset and its data_dirs; n_instances=3",
+     "the dataset and its data_dirs; n_instances=3"),
+])
+def test_cli_terms_known_answers(message, expected):
+    from aalu_sk._cliparser import cli_terms
+
+    run = cli.build_parser().subcommands()["run"]
+    assert cli_terms(message, run) == expected

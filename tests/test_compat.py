@@ -14,11 +14,13 @@ import pandas as pd
 import pytest
 import sklearn.utils
 import sklearn.utils.validation
-from modAL.models import ActiveLearner
+from modAL.models import ActiveLearner, Committee
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 import aalu_sk.strategies.base as base
-from aalu_sk import _compat
+from aalu_sk import EntropySampler, ImageClassifier, _compat
+from aalu_sk.strategies import make_strategy
 
 pytestmark = pytest.mark.contract
 
@@ -290,3 +292,74 @@ def test_no_compat_environment_variable_turns_the_layer_off(monkeypatch):
     finally:
         monkeypatch.delenv("AALU_SK_NO_COMPAT")
         _compat.apply()
+
+
+# -- printing a learner ------------------------------------------------------------
+def _modal_drops_arguments():
+    """Whether the installed modAL's own ActiveLearner.__init__ drops any."""
+    init = ActiveLearner.__dict__["__init__"]
+    original = getattr(init, "__aalu_sk_compat__", init)
+    probe = ActiveLearner.__new__(ActiveLearner)
+    original(probe, LogisticRegression(), EntropySampler())
+    return any(name not in vars(probe)
+               for name in ActiveLearner._get_param_names())
+
+
+def test_learner_init_is_wrapped_exactly_when_modal_drops_arguments():
+    wrapped = hasattr(ActiveLearner.__dict__["__init__"],
+                      "__aalu_sk_compat__")
+    assert wrapped == _modal_drops_arguments()
+    assert (("modAL.models.learners", "ActiveLearner.__init__")
+            in _compat.status()) == wrapped
+
+
+def test_without_the_layer_repr_fails_where_modal_drops_arguments():
+    _compat.undo()
+    try:
+        learner = ActiveLearner(estimator=LogisticRegression(),
+                                query_strategy=EntropySampler())
+        if _modal_drops_arguments():
+            with pytest.raises(AttributeError, match="bootstrap_init"):
+                repr(learner)
+        else:
+            assert repr(learner).startswith("ActiveLearner(")
+    finally:
+        _compat.apply()
+
+
+@pytest.mark.parametrize("strategy", ["aalu", "margin+div", "badge",
+                                      "random"])
+def test_repr_of_a_learner_with_our_strategy_and_estimator(digits, strategy):
+    X, y = digits
+    net = ImageClassifier("mlp", num_classes=10, max_epochs=1,
+                          random_state=0, device="cpu")
+    bare = ActiveLearner(estimator=net, query_strategy=make_strategy(strategy),
+                         bootstrap_init=True)
+    text = repr(bare)
+    assert text.startswith("ActiveLearner(bootstrap_init=True,")  # as given
+    assert "estimator=ImageClassifier(" in text
+    cls = type(bare.query_strategy).__name__
+    assert f"query_strategy={cls}(" in text
+    # With data (scikit-learn elides the long arrays in the middle).
+    learner = ActiveLearner(estimator=net, query_strategy=bare.query_strategy,
+                            X_training=X[:30], y_training=y[:30],
+                            bootstrap_init=True)
+    assert repr(learner).startswith("ActiveLearner(X_training=array(")
+    params = learner.get_params(deep=False)
+    assert params["bootstrap_init"] is True and params["estimator"] is net
+    np.testing.assert_array_equal(params["X_training"], X[:30])
+    # repr of the modAL-wrapped learner in a committee works too.
+    assert "learner_list=[ActiveLearner(" in repr(Committee([learner]))
+
+
+def test_clone_of_a_learner_keeps_every_argument(data):
+    X, y = data
+    learner = ActiveLearner(estimator=LogisticRegression(),
+                            query_strategy=EntropySampler(random_state=3),
+                            X_training=X[:20], y_training=y[:20],
+                            bootstrap_init=True)
+    twin = clone(learner)
+    assert twin is not learner and twin.bootstrap_init is True
+    assert twin.query_strategy.get_params() == \
+        learner.query_strategy.get_params()
+    np.testing.assert_array_equal(twin.X_training, X[:20])

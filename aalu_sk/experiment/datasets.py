@@ -122,7 +122,7 @@ def _load_mnist5k(test_size, random_state):
 def _load_torchvision(name, data_dir, download):
     if data_dir is None:
         raise ValueError(
-            f"data_dir is required for dataset {name!r}, got data_dir=None. "
+            f"data_dir is required for dataset {name!r}; got data_dir=None. "
             "Pass the folder that holds the torchvision files (or that should "
             "receive them with download=True).")
     try:
@@ -144,7 +144,7 @@ def _load_torchvision(name, data_dir, download):
         raise FileNotFoundError(
             f"Dataset {name!r} was not found or is corrupted in "
             f"data_dir={root!r} (torchvision expects {expected} there). "
-            "Pass download=True (command line: --download) to fetch it, or "
+            "Pass download=True to fetch it, or "
             "put the torchvision-format files in that folder yourself. "
             f"torchvision said: {exc}") from exc
 
