@@ -47,18 +47,35 @@ PROTOCOLS = {
                    step=0.05, final=0.40, epochs=15, batch_size=32),
     "mnist5k": dict(dataset="mnist5k", model="small_cnn", initial=0.10,
                     step=0.05, final=0.40, epochs=20, batch_size=64),
+    # Very low budgets: 2 labels per class (on average) to 20.
+    "digits-vlow": dict(dataset="digits", model="mlp", initial=20, step=20,
+                        final=200, epochs=100, batch_size=32,
+                        full_data=True),
+    "mnist5k-vlow": dict(dataset="mnist5k", model="small_cnn", initial=20,
+                         step=20, final=200, epochs=50, batch_size=32,
+                         full_data=True),
 }
+# The same budgets with a linear head on a self-supervised representation
+# of the training images (SimCLR, fit once per dataset, no labels).
+for _name in ("digits-vlow", "mnist5k-vlow"):
+    PROTOCOLS[_name + "+ssl"] = dict(PROTOCOLS[_name], representation="ssl",
+                                     epochs=100, lr=1e-2)
+#: The strategies a protocol runs when --strategies is not given.
+LOW_BUDGET = ("aalu", "aalu_nocold", "random", "margin+div", "badge",
+              "typiclust", "probcover", "skal_typiclust", "skal_probcover")
 #: AALU configurations; every other strategy is a baseline.
-AALU = ("aalu", "aalu+topk", "aalu-full", "aalu_unsorted", "aalu_paper",
-        "aalu_paper+div")
+AALU = ("aalu", "aalu+topk", "aalu-full", "aalu_unsorted", "aalu_nocold",
+        "aalu_paper", "aalu_paper+div")
 #: Benchmark-only names: a registry name run with other selector options.
 VARIANTS = {"aalu-full": ("aalu", {"selector_max_steps": None})}
 #: Benchmark-only strategies: the default preset with one of its choices
 #: undone, registered (:data:`aalu_sk.strategies.STRATEGIES`) for the run.
-ABLATIONS = {"aalu_unsorted": {"sort_prediction": False}}
+ABLATIONS = {"aalu_unsorted": {"sort_prediction": False},
+             "aalu_nocold": {"cold_start": None}}
 BASELINES = ("random", "entropy", "entropy+div", "margin", "margin+div",
              "badge", "coreset", "vaal", "vaal+div", "losslearn",
-             "losslearn+div")
+             "losslearn+div", "typiclust", "probcover", "skal_typiclust",
+             "skal_probcover")
 SELECTOR = dict(selector_epochs=100, selector_batch_size=128,
                 vaal_channels=(32, 64))
 
@@ -87,8 +104,12 @@ def _config(protocol, strategy, seeds, quick):
     from aalu_sk.experiment import ExperimentConfig
     from aalu_sk.strategies import STRATEGIES
 
+    from _peers import PEERS
+
     for name, fixed in ABLATIONS.items():
         STRATEGIES.setdefault(name, (AdversarialUncertaintySampler, fixed))
+    for name, entry in PEERS.items():
+        STRATEGIES.setdefault(name, entry)
     params = dict(PROTOCOLS[protocol])
     if quick:
         params.update(epochs=1, final=params["initial"] + params["step"])
@@ -107,11 +128,27 @@ def _run_one(protocol, strategy, seeds, quick, folder):
 
     start = time.perf_counter()
     run_experiment(_config(protocol, strategy, seeds, quick), folder,
-                   progress=False)
+                   progress=False, representation_dir=folder.parent)
     return protocol, strategy, time.perf_counter() - start
 
 
+def fit_representations(protocols, seeds, quick, run_dir):
+    """Train each protocol's representation once, before the runs share it."""
+    import torch
+
+    from aalu_sk.experiment.datasets import load_dataset
+    from aalu_sk.experiment.runner import fit_representation
+
+    torch.set_num_threads(1)
+    for protocol in protocols:
+        config = _config(protocol, "random", seeds, quick)
+        if config.representation is not None:
+            fit_representation(config, load_dataset(config.dataset),
+                               run_dir / protocol)
+
+
 def run_all(protocols, strategies, seeds, quick, run_dir, jobs):
+    fit_representations(protocols, seeds, quick, run_dir)
     # Longest first (mnist5k, the selectors), so the pool stays busy.
     order = sorted(((p, s) for p in protocols for s in strategies),
                    key=lambda t: (t[0] != "mnist5k",
