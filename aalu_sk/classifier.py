@@ -354,9 +354,14 @@ class ImageClassifier(NeuralNetClassifier):
             batch = (Xi, yi)
         return super().train_step_single(batch, **fit_params)
 
+    #: Attributes left out of a pickle (not picklable, or large and
+    #: rebuilt on demand); all that :meth:`__getstate__` changes, which
+    #: :mod:`aalu_sk.distributed.shipping` relies on.
+    _transient_attributes = ("_rngs", "_embedding_cache")
+
     def __getstate__(self):
         state = super().__getstate__()
-        for name in ("_rngs", "_embedding_cache"):  # not picklable / large
+        for name in self._transient_attributes:
             state.pop(name, None)
         return state
 

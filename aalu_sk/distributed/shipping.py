@@ -43,8 +43,11 @@ def _pickler():
                     getattr(obj, "__module__", None) == "builtins" and \
                     getattr(builtins, obj.__name__, None) is not obj:
                 return _builtin, (obj.__name__,)
-            if isinstance(obj, NeuralNet) and \
-                    type(obj).__getstate__ is NeuralNet.__getstate__:
+            # skorch's own state, or a subclass's that only drops its
+            # _transient_attributes (ImageClassifier's)
+            if isinstance(obj, NeuralNet) and (
+                    type(obj).__getstate__ is NeuralNet.__getstate__ or
+                    hasattr(type(obj), "_transient_attributes")):
                 return _new, (type(obj),), _net_state(obj)
             return super().reducer_override(obj)
 
@@ -59,6 +62,8 @@ def _net_state(net):
     that stream differs, so user classes in it travel by value.
     """
     state = net.__dict__.copy()
+    for name in getattr(type(net), "_transient_attributes", ()):
+        state.pop(name, None)
     prefixes = tuple(net.cuda_dependent_attributes_)
     cuda_attrs = {k: state.pop(k) for k in list(state)
                   if isinstance(k, str) and k.startswith(prefixes)}
