@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # What `make demo` needs: torch and the project without extras.
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: install test demo label-demo docs docs-check bench clean
+.PHONY: install test lint demo label-demo docs docs-check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(DEMO_STAMP): setup.py pyproject.toml | $(BIN)/python
 	touch $(DEMO_STAMP)
 
 # Everything else (tests, docs, benchmarks, the labeling app, Ray), on top.
-$(STAMP): $(DEMO_STAMP)
+$(STAMP): $(DEMO_STAMP) setup.py pyproject.toml
 	$(BIN)/pip install -e ".[test,bench,docs,label,ray]"
 	touch $(STAMP)
 
@@ -31,6 +31,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 # About 2 minutes of CPU time (see README); installs no extras.
+# ruff (pyflakes, pycodestyle errors, bugbear) and the import-linter
+# contract that keeps the layers pointing one way (pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check aalu_sk tests benchmarks examples docs
+	$(BIN)/lint-imports
+
 demo: $(DEMO_STAMP)
 	$(BIN)/aalu-sk demo
 

@@ -42,6 +42,11 @@ MOVED = {
     "aalu_sk.selection": ("aalu_sk.strategies.selection", (
         "top_k", "entropy", "nearest_distances", "k_center_greedy")),
     "aalu_sk.vaal": ("aalu_sk.strategies.vaal", ("VAALSampler",)),
+    # 0.2.0: the subcommands' runners moved into aalu_sk.cli.
+    "aalu_sk.labeling.command": ("aalu_sk.cli.label", (
+        "LABEL_DEMO_DIR", "run_label")),
+    "aalu_sk.distributed.command": ("aalu_sk.cli.query", (
+        "add_query_parser", "read_table", "list_pool", "run_query")),
 }
 
 

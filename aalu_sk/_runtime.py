@@ -215,3 +215,31 @@ def prefetch(items, depth=2):
     finally:
         stop.set()
         thread.join()
+
+
+#: The random choices of a run, each seeded by its own stream.
+_PURPOSES = {"initial": 0, "model": 1, "query": 2, "full": 3, "stop": 4,
+             "audit": 5, "compare": 6,  # these two: labeling.estimate
+             "representation": 7}
+
+
+def derive_seed(seed, purpose, cycle=0):
+    """A seed for one random choice, a pure function of its arguments.
+
+    Parameters
+    ----------
+    seed : int
+        The run's seed (non-negative).
+    purpose : str
+        A key of ``_PURPOSES`` (``"initial"``, ``"model"``, ``"query"``,
+        ``"full"``, ``"stop"``, ``"audit"``, ``"compare"``,
+        ``"representation"``); each draws from its own stream.
+    cycle : int, default=0
+
+    Returns
+    -------
+    seed : int in ``[0, 2**31)``
+    """
+    seq = np.random.SeedSequence(int(seed),
+                                 spawn_key=(_PURPOSES[purpose], int(cycle)))
+    return int(seq.generate_state(1, np.uint32)[0] >> 1)

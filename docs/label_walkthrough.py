@@ -218,20 +218,23 @@ def run_walkthrough(workdir, n=300, batches=3, batch_size=20,
             for k, item in enumerate(ids):
                 assert [i for i, _, f in tiles() if f] == [item]
                 body.send_keys(keys[truth_by_id[item]])
-                _wait(lambda: done(item), 60, "the label to be stored",
+                _wait(lambda item=item: done(item), 60, "the label to be stored",
                       driver)
                 if b == 0 and k == 1:        # undo once, then label again
                     body.send_keys(Keys.BACKSPACE)
-                    _wait(lambda: not done(item), 60, "the undo", driver)
+                    _wait(lambda item=item: not done(item), 60, "the undo",
+                          driver)
                     assert [i for i, _, f in tiles() if f] == [item]
                     body.send_keys(keys[truth_by_id[item]])
-                    _wait(lambda: done(item), 60, "the label again", driver)
+                    _wait(lambda item=item: done(item), 60, "the label again",
+                          driver)
                 given[item] = truth_by_id[item]
                 if b == batches - 1 and k == len(ids) // 2:
                     driver.save_screenshot(str(shots / "labeling_batch.png"))
             # every tile stored, or already the next (prefetched) batch
-            _wait(lambda: (lambda t: all(d for _, d, _ in t) or
-                           not {i for i, _, _ in t} & set(ids))(tiles()),
+            _wait(lambda ids=ids: (lambda t: all(d for _, d, _ in t) or
+                                   not {i for i, _, _ in t} & set(ids))(
+                                       tiles()),
                   30, "every tile answered", driver)
         status = api(url, "/api/status", token)
         assert status["n_labeled"] == len(given), status["n_labeled"]

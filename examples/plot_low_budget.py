@@ -58,7 +58,7 @@ curves = {}
 for name, strategy in strategies.items():
     labeled = np.zeros(0, dtype=int)
     accuracies = []
-    for cycle in range(5):
+    for _ in range(5):
         pool = np.setdiff1d(np.arange(len(y)), labeled)
         picked = strategy.query(X[labeled], y[labeled], X[pool], None,
                                 n_instances=10)

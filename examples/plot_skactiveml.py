@@ -43,7 +43,7 @@ learner = ActiveLearner(
     X_training=X[first], y_training=y_true[first])
 pool = np.setdiff1d(np.arange(len(X)), first)
 modal_curve = [learner.score(data.X_test, data.y_test)]
-for cycle in range(CYCLES):
+for _ in range(CYCLES):
     query_idx, _ = learner.query(X[pool], n_instances=BATCH)
     picked = pool[query_idx]
     learner.teach(X[picked], y_true[picked])
@@ -89,7 +89,7 @@ def skactiveml_loop(qs):
     y[first] = y_true[first]
     clf = make_clf().fit(X, y)
     curve = [clf.score(data.X_test, data.y_test)]
-    for cycle in range(CYCLES):
+    for _ in range(CYCLES):
         query_idx = qs.query(X, y, clf=clf, batch_size=BATCH)
         y[query_idx] = y_true[query_idx]
         clf.fit(X, y)

@@ -92,7 +92,7 @@ learner = ActiveLearner(
     query_strategy=AdversarialUncertaintySampler(epochs=10, random_state=0),
     X_training=X[start], y_training=y[start])
 pool = np.setdiff1d(np.arange(len(y)), start)
-for cycle in range(2):
+for _ in range(2):
     query_idx, _ = learner.query(X[pool], n_instances=20)
     learner.teach(X[pool[query_idx]], y[pool[query_idx]])
     pool = np.delete(pool, query_idx)

@@ -652,7 +652,8 @@ def test_sklearn_default_constructible_and_repr(cls):
 
 def test_queried_sampler_pickles_and_scores_survive(split, fitted_net):
     X_l, y_l, X_u = split[:3]
-    s = AdversarialUncertaintySampler(epochs=1, random_state=0)
+    s = AdversarialUncertaintySampler(epochs=1, random_state=0,
+                                      cold_start=None)
     s.query(X_l, y_l, X_u, fitted_net, 3)
     s2 = pickle.loads(pickle.dumps(s))
     np.testing.assert_array_equal(s2.scores_, s.scores_)

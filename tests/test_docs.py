@@ -187,7 +187,7 @@ def test_api_page_lists_every_public_name():
                                      "aalu_sk.labeling.estimate",
                                      "aalu_sk.labeling.review",
                                      "aalu_sk.images",
-                                     "aalu_sk.labeling.command",
+                                     "aalu_sk.cli.label",
                                      "aalu_sk.skactiveml",
                                      "aalu_sk.strategies.registry",
                                      "aalu_sk.experiment.stats",

@@ -85,7 +85,7 @@ def test_non_utf8_file_name_is_skipped_not_fatal(tmp_path):
 
 
 def test_label_and_query_see_the_same_files(tmp_path):
-    from aalu_sk.distributed.command import list_pool
+    from aalu_sk.cli.query import list_pool
     from aalu_sk.labeling.images import index_folder
 
     for k, name in enumerate(("x.png", "y.JPG", "z.gif", "sub/t.tiff",

@@ -1,7 +1,5 @@
 """Label review: out-of-fold probabilities ranked by cleanlab."""
 
-import hashlib
-
 import numpy as np
 import pytest
 

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from aalu_sk import cli
-from aalu_sk.distributed.command import list_pool, read_table
+from aalu_sk.cli.query import list_pool, read_table
 from aalu_sk.strategies import make_strategy
 
 
@@ -33,7 +33,7 @@ def folders(tmp_path_factory, digits):
 
 def _local_answer(folders, name, n):
     from aalu_sk import ImageClassifier
-    from aalu_sk.distributed.command import _read_images, _read_labeled
+    from aalu_sk.cli.query import _read_images, _read_labeled
 
     X_l, y_l, k = _read_labeled(folders / "labeled", 8, True)
     ids, paths = list_pool(folders / "pool")

@@ -23,13 +23,12 @@ import contextlib
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
 from .._io import atomic_write
-from .._runtime import resolve_device
+from .._runtime import derive_seed, resolve_device  # noqa: F401  (re-exported)
 from ..validation import array_fingerprint
 
 __all__ = ["ConfigMismatchError", "RESULT_FIELDS", "CHECKPOINT",
@@ -44,9 +43,6 @@ RESULT_FIELDS = ("strategy", "seed", "cycle", "n_labeled", "fraction",
 #: File name of the checkpoint inside an experiment folder.
 CHECKPOINT = "checkpoint.json"
 _FORMAT = 1
-_PURPOSES = {"initial": 0, "model": 1, "query": 2, "full": 3, "stop": 4,
-             "audit": 5, "compare": 6,  # these two: labeling.estimate
-             "representation": 7}
 # Config fields that do not change the active-learning results: they may
 # differ when a run is resumed.
 _NOT_IDENTITY = ("full_data", "data_dir", "download", "stop_set")
@@ -96,23 +92,6 @@ def dataset_fingerprint(dataset):
                              dataset.X_test, dataset.y_test)
 
 
-def derive_seed(seed, purpose, cycle=0):
-    """A seed for one random choice, a pure function of its arguments.
-
-    Parameters
-    ----------
-    seed : int
-        The run's seed (non-negative).
-    purpose : {"initial", "model", "query", "full", "stop"}
-    cycle : int, default=0
-
-    Returns
-    -------
-    seed : int in ``[0, 2**31)``
-    """
-    seq = np.random.SeedSequence(int(seed),
-                                 spawn_key=(_PURPOSES[purpose], int(cycle)))
-    return int(seq.generate_state(1, np.uint32)[0] >> 1)
 
 
 def check_split(labeled, n_train):

@@ -36,12 +36,13 @@ from ..classifier import ImageClassifier
 from ..modules import TASK_MODULES
 from ..stopping import prediction_agreement, stop_set_indices
 from ..strategies.registry import check_strategy_name, make_strategy
-from .checkpoint import (RESULT_FIELDS, ConfigMismatchError, atomic_write,
+from .checkpoint import (RESULT_FIELDS, ConfigMismatchError,  # noqa: F401
+                         atomic_write,
                          check_split, dataset_fingerprint, derive_seed,
                          open_checkpoint, remove_partial_writes, result_rows,
                          save_checkpoint, start_run)
 from .datasets import load_dataset
-from .plotting import load_results, write_report
+from .plotting import write_report
 
 __all__ = ["ExperimentConfig", "run_experiment"]
 

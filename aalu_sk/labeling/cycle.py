@@ -16,7 +16,7 @@ import numpy as np
 from skorch.callbacks import Callback
 
 from ..classifier import ImageClassifier
-from ..experiment.checkpoint import derive_seed
+from .._runtime import derive_seed
 from ..stopping import prediction_agreement, stop_set_indices
 from ..strategies.registry import make_strategy
 from .coverage import coarse_features, coverage_batch

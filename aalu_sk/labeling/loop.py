@@ -19,13 +19,12 @@ of the new batch, whose order is otherwise the strategy's.
 """
 
 import logging
-import os
 import threading
 import unicodedata
 from pathlib import Path
 
 import numpy as np
-from ..experiment.checkpoint import atomic_write
+from .._io import atomic_write
 from ..modules import TASK_MODULES
 from ..stopping import stopping_point
 from ..strategies.registry import check_strategy_name

@@ -26,15 +26,15 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__
-from ._cliparser import Parser, did_you_mean, option_error
-from ._logging import configure_cli_logging
-from ._runtime import resolve_device
-from .experiment import (STRATEGIES, ConfigMismatchError, ExperimentConfig,
+from .. import __version__
+from .._cliparser import Parser, did_you_mean, option_error
+from .._logging import configure_cli_logging
+from .._runtime import resolve_device
+from ..experiment import (STRATEGIES, ConfigMismatchError, ExperimentConfig,
                          load_dataset, run_experiment, write_report)
-from .labeling.command import LABEL_DEMO_DIR
-from .strategies.registry import check_strategy_name
-from .modules import TASK_MODULES
+from .label import LABEL_DEMO_DIR
+from ..strategies.registry import check_strategy_name
+from ..modules import TASK_MODULES
 
 __all__ = ["main", "build_parser", "DEMO_CONFIG"]
 
@@ -264,14 +264,14 @@ def build_parser():
     _add_output_options(report)
     report.set_defaults(func=_report)
     _add_label_arguments(commands)
-    from .distributed.command import add_query_parser
+    from .query import add_query_parser
     _add_output_options(add_query_parser(commands, _strategy_name, _device,
                                          _positive_int))
     return parser
 
 
 def _class_list(text):
-    from .labeling import check_class_names
+    from ..labeling import check_class_names
 
     names = [n.strip() for n in text.split(",")]
     if not all(names):
@@ -451,8 +451,8 @@ def _ray_query(args):
     address = getattr(args, "ray_address", None)
     if not address:
         return None
-    from .distributed import ray_query
-    from .distributed._ray import import_ray
+    from ..distributed import ray_query
+    from ..distributed._ray import import_ray
 
     try:
         ray = import_ray()
@@ -519,7 +519,7 @@ def _report(args):
 
 def _label(args):
     # Imported here: the labeling app is an optional part (`label` extra).
-    from .labeling.command import run_label
+    from .label import run_label
 
     return run_label(args, lambda option, message: _error("label", option,
                                                           message))

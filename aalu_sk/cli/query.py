@@ -1,0 +1,200 @@
+"""``aalu-sk query``: the next images to label, from files, here or on Ray.
+
+The labeled set is a folder with one sub-folder per class (or a CSV /
+Parquet file with ``path`` and ``label`` columns); the pool is a folder of
+images (searched recursively; ids are the paths relative to it) or a CSV /
+Parquet file with a ``path`` column (and an optional ``id`` column). The
+task model is trained on the labeled set (or loaded with ``--estimator``),
+the strategy picks ``--n`` pool images, and their ids go to ``--out``, one
+per line. With ``--ray-address`` the pool is read and scored on a Ray
+cluster (:func:`aalu_sk.distributed.query`); the ids are the same.
+"""
+
+import csv
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["add_query_parser", "run_query", "read_table", "list_pool"]
+
+
+def add_query_parser(commands, strategy_type, device_type, positive_int):
+    """Add the ``query`` subcommand to ``aalu-sk``'s subparsers."""
+    from ..modules import TASK_MODULES
+
+    p = commands.add_parser(
+        "query", help="pick the next images to label (here or on Ray)",
+        description="Train the task model on a labeled set, let a strategy "
+                    "pick --n images of a pool, write their ids to --out.")
+    p.add_argument("--labeled", required=True, metavar="PATH",
+                   help="folder with one sub-folder per class, or a CSV / "
+                        "Parquet file with columns path,label")
+    p.add_argument("--pool", required=True, metavar="PATH",
+                   help="folder of images (recursive), or a CSV / Parquet "
+                        "file with a path column (and optionally id)")
+    p.add_argument("--n", type=positive_int, required=True,
+                   help="how many images to pick")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="file receiving the chosen ids, one per line")
+    p.add_argument("--strategy", type=strategy_type, default="aalu",
+                   help="a strategy name of aalu-sk run (default: aalu)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="random_state of model and strategy (default: 0)")
+    p.add_argument("--image-size", type=positive_int, default=32,
+                   help="images are resized to this square (default: 32)")
+    p.add_argument("--grayscale", action="store_true",
+                   help="read images as one channel")
+    p.add_argument("--model", choices=sorted(TASK_MODULES),
+                   default="small_cnn",
+                   help="task model trained on the labeled set (default: "
+                        "%(default)s)")
+    p.add_argument("--epochs", type=positive_int, default=20,
+                   help="task-model epochs (default: %(default)s)")
+    p.add_argument("--estimator", metavar="PICKLE",
+                   help="a fitted task model (pickled) instead of training")
+    p.add_argument("--device", type=device_type, default="auto",
+                   help="auto, cpu, cuda or cuda:N (default: auto)")
+    p.add_argument("--ray-address", metavar="ADDRESS",
+                   help="score the pool on this Ray cluster ('auto', "
+                        "'ray://host:10001', or 'local' to start one here)")
+    p.add_argument("--num-workers", type=positive_int,
+                   help="Ray workers of the pool pass (default: one per CPU)")
+    p.set_defaults(func=run_query)
+    return p
+
+
+def read_table(path):
+    """Rows of a CSV or Parquet file as a dict of column -> list."""
+    path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise ValueError("reading Parquet needs pyarrow (pip install "
+                             "pyarrow)") from None
+        return pq.read_table(path).to_pydict()
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{path} has no rows")
+    return {k: [r[k] for r in rows] for k in rows[0]}
+
+
+def _resolve(base, paths):
+    return [str(p if Path(p).is_absolute() else base / p) for p in paths]
+
+
+def list_pool(path):
+    """``(ids, paths)`` of a pool folder or table, in pool order."""
+    from ..images import find_images
+
+    path = Path(path)
+    if path.is_dir():
+        files = find_images(path)[0]
+        return [f.relative_to(path).as_posix() for f in files], \
+            [str(f) for f in files]
+    if not path.is_file():
+        raise ValueError(f"{path} is neither a folder nor a file")
+    table = read_table(path)
+    if "path" not in table:
+        raise ValueError(f"{path} has no 'path' column; its columns are "
+                         f"{sorted(table)}")
+    paths = _resolve(path.parent, table["path"])
+    return [str(i) for i in table.get("id", table["path"])], paths
+
+
+def _read_images(paths, size, mode):
+    from ..images import read_image
+
+    return np.stack([read_image(Path(p), size, mode) for p in paths]) \
+        if paths else np.zeros((0, size, size), np.uint8)
+
+
+def _read_labeled(path, size, grayscale):
+    from ..experiment.datasets import load_image_folder
+
+    path = Path(path)
+    if path.is_dir():
+        data = load_image_folder(path, image_size=size, test_per_class=0,
+                                 grayscale=grayscale)
+        return data.X_train, data.y_train, len(data.classes)
+    table = read_table(path)
+    missing = [c for c in ("path", "label") if c not in table]
+    if missing:
+        raise ValueError(f"{path} lacks the column(s) {missing}")
+    names = sorted(set(map(str, table["label"])))
+    y = np.array([names.index(str(v)) for v in table["label"]])
+    return _read_images(_resolve(path.parent, table["path"]), size,
+                        "L" if grayscale else "RGB"), y, len(names)
+
+
+class _LoadImages:
+    """Ray Data function: read each row's image file."""
+
+    def __init__(self, size, mode):
+        self.size, self.mode = size, mode
+
+    def __call__(self, batch):
+        return {"id": batch["id"],
+                "image": _read_images(list(batch["path"]), self.size,
+                                      self.mode)}
+
+
+def _fail(option, message):
+    return SystemExit(f"aalu-sk query: error: argument {option}: {message}")
+
+
+def run_query(args):
+    """Run ``aalu-sk query`` with parsed ``args``; return the exit status."""
+    from ..classifier import ImageClassifier
+    from ..strategies.registry import make_strategy
+
+    mode = "L" if args.grayscale else "RGB"
+    try:
+        X_l, y_l, n_classes = _read_labeled(args.labeled, args.image_size,
+                                            args.grayscale)
+    except (OSError, ValueError) as exc:
+        raise _fail("--labeled", exc) from None
+    try:
+        ids, paths = list_pool(args.pool)
+    except (OSError, ValueError) as exc:
+        raise _fail("--pool", exc) from None
+    if args.n > len(ids):
+        raise _fail("--n", f"{args.n} is more than the pool's {len(ids)} "
+                           f"images")
+    strategy = make_strategy(args.strategy, random_state=args.seed,
+                             device=args.device)
+    if args.estimator:
+        with open(args.estimator, "rb") as f:
+            net = pickle.load(f)
+    else:
+        net = ImageClassifier(args.model, num_classes=n_classes,
+                              max_epochs=args.epochs, device=args.device,
+                              random_state=args.seed,
+                              record_losses=strategy.reads_training_losses())
+        net.fit(X_l, y_l)
+    if args.ray_address:
+        from ..distributed._ray import import_ray
+        from ..distributed.query import query
+
+        ray = import_ray()
+        if not ray.is_initialized():
+            ray.init(address=None if args.ray_address == "local"
+                     else args.ray_address)
+        pool = ray.data.from_items(
+            [{"id": i, "path": p} for i, p in zip(ids, paths)]).map_batches(
+            _LoadImages(args.image_size, mode), batch_size=256)
+        chosen = query(strategy, net, X_l, y_l, pool, args.n,
+                       num_workers=args.num_workers)
+    else:
+        X_pool = _read_images(paths, args.image_size, mode)
+        chosen = np.asarray(ids)[strategy.query(X_l, y_l, X_pool, net,
+                                                args.n)]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(f"{i}\n" for i in chosen))
+    print(f"{len(chosen)} ids of {len(ids)} pool images -> {out}",
+          file=sys.stderr)
+    return 0
