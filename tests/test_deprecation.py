@@ -47,9 +47,13 @@ def test_every_module_of_the_first_release_still_imports():
     # The flat modules of 0.1.0 (docs/api.rst then) that are not packages now
     first_release = ["base", "checkpoint", "datasets", "losses", "plotting",
                      "sampler", "selection", "vaal"]
-    assert sorted(MOVED) == [f"aalu_sk.{m}" for m in first_release]
-    for module in first_release:
-        assert (PACKAGE / f"{module}.py").read_text().count("alias(") == 1
+    # and the subcommand runners that moved into aalu_sk.cli in 0.2.0
+    runners = ["distributed.command", "labeling.command"]
+    assert sorted(MOVED) == sorted(f"aalu_sk.{m}"
+                                   for m in first_release + runners)
+    for module in first_release + runners:
+        path = PACKAGE.joinpath(*module.split(".")).with_suffix(".py")
+        assert path.read_text().count("alias(") == 1
 
 
 def _imported_modules(path):
