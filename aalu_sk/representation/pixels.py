@@ -108,7 +108,7 @@ class PixelPCA(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        embedding : ndarray of shape (n_samples, n_components_), float32
+        embedding : ndarray of shape (n_samples, ``n_components_``), float32
         """
         check_is_fitted(self, "pca_")
         shape, flat = _flat(X, "X")

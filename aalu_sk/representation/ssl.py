@@ -274,7 +274,7 @@ class SelfSupervisedEmbedding(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        Z : ndarray of shape (n_samples, embedding_dim_), float32
+        Z : ndarray of shape (n_samples, ``embedding_dim_``), float32
         """
         check_is_fitted(self, "encoder_")
         X = check_images(X)
