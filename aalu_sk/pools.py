@@ -59,7 +59,7 @@ __all__ = ["Column", "COLUMNS", "compute_columns", "LabeledSet",
 class DegenerateScoresWarning(UserWarning):
     """A query's scores were all equal: its batch is a random sample.
 
-    (Documented as :class:`aalu_sk.strategies.base.DegenerateScoresWarning`.)
+    (Also importable from :mod:`aalu_sk.strategies.base`.)
     """
 
 
