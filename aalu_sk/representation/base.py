@@ -22,7 +22,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from .._io import atomic_write
-from ..validation import array_fingerprint, check_images, to_tensor
+from .._runtime import resolve_device
+from ..validation import (array_fingerprint, check_images, image_shape,
+                          to_tensor)
 
 __all__ = ["encode", "check_representation", "fitted_representation",
            "EmbeddingCache", "training_fingerprint", "save_encoder",
@@ -58,6 +60,20 @@ def encode(encoder, X, batch_size=256, device="cpu"):
     finally:
         encoder.train(was_training).to("cpu")
     return np.concatenate(out).astype(np.float32, copy=False)
+
+
+def encode_fitted(representation, X):
+    """``transform`` of a fitted torch representation (``encoder_``,
+    ``input_shape_``, ``batch_size``, ``device``): images checked against
+    the shape it was fitted on, then :func:`encode`."""
+    check_is_fitted(representation, "encoder_")
+    X = check_images(X)
+    if image_shape(X) != representation.input_shape_:
+        raise ValueError(
+            f"X holds images of shape {image_shape(X)} (C, H, W) but the "
+            f"embedding was fitted on {representation.input_shape_}.")
+    return encode(representation.encoder_, X, representation.batch_size,
+                  resolve_device(representation.device))
 
 
 def check_representation(representation, name="representation"):

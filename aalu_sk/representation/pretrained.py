@@ -13,12 +13,10 @@ import os
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .._runtime import resolve_device
 from ..validation import check_images, check_positive_ints, image_shape
-from .base import encode
+from .base import encode_fitted
 
 __all__ = ["PretrainedEmbedding", "PRETRAINED_SOURCES"]
 
@@ -252,11 +250,4 @@ class PretrainedEmbedding(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         """The embedding of images ``X``: float32 ``(n_samples, embedding_dim_)``."""
-        check_is_fitted(self, "encoder_")
-        X = check_images(X)
-        if image_shape(X) != self.input_shape_:
-            raise ValueError(
-                f"X holds images of shape {image_shape(X)} (C, H, W) but the "
-                f"embedding was fitted on {self.input_shape_}.")
-        return encode(self.encoder_, X, self.batch_size,
-                      resolve_device(self.device))
+        return encode_fitted(self, X)

@@ -16,14 +16,14 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from .._runtime import resolve_device, seed_from, seeded
 from ..modules import CifarResNet18, SmallCNN
 from ..validation import (check_images, check_nonnegative_numbers,
                           check_positive_ints, image_shape, to_tensor)
-from .base import encode, load_encoder, save_encoder, training_fingerprint
+from .base import (encode_fitted, load_encoder, save_encoder,
+                   training_fingerprint)
 from .views import random_views
 
 __all__ = ["SelfSupervisedEmbedding", "SSL_METHODS", "SSL_BACKBONES"]
@@ -276,11 +276,4 @@ class SelfSupervisedEmbedding(TransformerMixin, BaseEstimator):
         -------
         Z : ndarray of shape (n_samples, ``embedding_dim_``), float32
         """
-        check_is_fitted(self, "encoder_")
-        X = check_images(X)
-        if image_shape(X) != self.input_shape_:
-            raise ValueError(
-                f"X holds images of shape {image_shape(X)} (C, H, W) but the "
-                f"embedding was fitted on {self.input_shape_}.")
-        return encode(self.encoder_, X, self.batch_size,
-                      resolve_device(self.device))
+        return encode_fitted(self, X)
