@@ -16,8 +16,13 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None,
 
 def _dry_run(folder, target):
     """The commands ``make TARGET`` would run in ``folder``, one per item."""
-    done = subprocess.run(["make", "-n", target], cwd=folder, text=True,
-                          capture_output=True, check=True)
+    # A fresh make, not a sub-make of the `make test` that runs pytest in
+    # CI (which would add "Entering directory" lines and its flags).
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    done = subprocess.run(["make", "--no-print-directory", "-n", target],
+                          cwd=folder, text=True, capture_output=True,
+                          check=True, env=env)
     return done.stdout.splitlines()
 
 

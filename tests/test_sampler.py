@@ -7,6 +7,7 @@ loss's sign, or the prediction input.
 
 import numpy as np
 import pytest
+import torch
 from scipy.stats import spearmanr
 
 from aalu_sk import AdversarialUncertaintySampler
@@ -233,6 +234,16 @@ def test_nothing_to_learn_is_refused():
         s.fit_scores(f, None, None, f, None)
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread: the net's training, and so the ranking the
+    assistant learns from 80 samples, then does not depend on the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def mislabeled_digits(digits, n=80, flipped=(3, 17)):
     """n digits with the labels of ``flipped`` changed to a wrong class."""
     X, y = digits
@@ -262,7 +273,7 @@ def test_recorded_losses_rank_known_hard_samples_first(digits):
     assert sorted(np.argsort(-final)[:2].tolist()) != hard
 
 
-def test_training_loss_source_ranks_recorded_losses(digits):
+def test_training_loss_source_ranks_recorded_losses(digits, one_thread):
     """With loss_source="training", the assistant ranks by the recorded
     losses: the pool's copies of the mislabeled samples come first; the
     presets keep the final losses."""
