@@ -15,7 +15,8 @@ from ..pools import top_batch
 from ..validation import (array_fingerprint, check_nonnegative_numbers,
                           check_positive_ints, check_samples)
 from ._batching import LossPlateau, epoch_batches, epoch_plan, warm_modules
-from .base import BaseQueryStrategy, FittedSelectorScorer
+from .base import (BaseQueryStrategy, FittedSelectorScorer,
+                   class_count)
 from .lowbudget import ProbCoverSampler, TypiClustSampler
 from .losses import (assistant_adversarial_loss, ranking_loss,
                      representation_loss, vae_adversarial_loss)
@@ -219,7 +220,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         paper). ``"auto"``: the preset's.
     cold_start_until : float or "auto", default="auto"
         Labels per class (classes from the estimator's ``num_classes``,
-        ``n_classes_`` or ``classes_``, else the distinct labels) from
+        ``classes_``, else the distinct labels) from
         which AALU answers. ``"auto"``: the preset's (10 in the default,
         from the very-low-budget benchmark; unused by the paper preset).
     device : str, default="auto"
@@ -403,18 +404,12 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         """Whether this query is the cold-start strategy's (few labels).
 
         Fewer than ``cold_start_until`` labels per class, the classes
-        counted from the estimator (``num_classes``, ``n_classes_`` or
+        counted from the estimator (``num_classes`` or
         ``classes_``), else from the labels seen.
         """
         if config["cold_start"] is None:
             return False
-        est = labeled.estimator
-        n_classes = getattr(est, "num_classes", None) or \
-            getattr(est, "n_classes_", None)
-        if not n_classes and getattr(est, "classes_", None) is not None:
-            n_classes = len(est.classes_)
-        if not n_classes:
-            n_classes = max(1, np.unique(labeled.y).size)
+        n_classes = max(1, class_count(labeled.estimator, labeled.y))
         return labeled.n < config["cold_start_until"] * n_classes
 
     def reads_training_losses(self):

@@ -131,6 +131,18 @@ def check_labeled_set(strategy, X_labeled, y_labeled, estimator,
     return LabeledSet(X_labeled, y_labeled, estimator)
 
 
+def class_count(estimator, y):
+    """How many classes there are: the estimator's ``num_classes``, else
+    ``len(classes_)``, else the distinct labels of ``y`` (an int, or
+    whatever ``num_classes`` holds)."""
+    n = getattr(estimator, "num_classes", None)
+    if n is None and getattr(estimator, "classes_", None) is not None:
+        n = len(estimator.classes_)
+    if n is None:
+        n = np.unique(y).size
+    return n
+
+
 class BaseQueryStrategy(BaseEstimator):
     """Base class for query strategies (modAL callables with ``query``).
 

@@ -23,7 +23,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from ..representation import PixelPCA
-from .base import BaseQueryStrategy
+from .base import BaseQueryStrategy, class_count
 from .coverage import l2_normalize, probcover, purity_delta, typiclust
 
 __all__ = ["TypiClustSampler", "ProbCoverSampler"]
@@ -245,11 +245,7 @@ class ProbCoverSampler(_LabelFreeSampler):
     def _pseudo_classes(self, y_labeled, estimator):
         if self.n_classes is not None:
             return self.n_classes
-        n = getattr(estimator, "num_classes", None)
-        if n is None and getattr(estimator, "classes_", None) is not None:
-            n = len(estimator.classes_)
-        if n is None:
-            n = np.unique(y_labeled).size
+        n = class_count(estimator, y_labeled)
         if not isinstance(n, numbers.Integral) or n < 2:
             raise ValueError(
                 f"ProbCoverSampler with delta=None needs the number of "
