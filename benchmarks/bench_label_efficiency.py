@@ -42,11 +42,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PROTOCOLS = {
     "digits-small": dict(dataset="digits", model="mlp", initial=60, step=60,
-                         final=360, epochs=100, batch_size=32),
+                         final=360, epochs=100, batch_size=32,
+                         full_data=True),
     "digits": dict(dataset="digits", model="small_cnn", initial=0.10,
-                   step=0.05, final=0.40, epochs=15, batch_size=32),
+                   step=0.05, final=0.40, epochs=15, batch_size=32,
+                   full_data=True),
     "mnist5k": dict(dataset="mnist5k", model="small_cnn", initial=0.10,
-                    step=0.05, final=0.40, epochs=20, batch_size=64),
+                    step=0.05, final=0.40, epochs=20, batch_size=64,
+                    full_data=True),
     # Very low budgets: 2 labels per class (on average) to 20.
     "digits-vlow": dict(dataset="digits", model="mlp", initial=20, step=20,
                         final=200, epochs=100, batch_size=32,
@@ -65,17 +68,24 @@ LOW_BUDGET = ("aalu", "aalu_nocold", "random", "margin+div", "badge",
               "typiclust", "probcover", "skal_typiclust", "skal_probcover")
 #: AALU configurations; every other strategy is a baseline.
 AALU = ("aalu", "aalu+topk", "aalu-full", "aalu_unsorted", "aalu_nocold",
-        "aalu_paper", "aalu_paper+div")
+        "aalu_v0", "aalu_paper", "aalu_paper+div")
 #: Benchmark-only names: a registry name run with other selector options.
 VARIANTS = {"aalu-full": ("aalu", {"selector_max_steps": None})}
 #: Benchmark-only strategies: the default preset with one of its choices
 #: undone, registered (:data:`aalu_sk.strategies.STRATEGIES`) for the run.
 ABLATIONS = {"aalu_unsorted": {"sort_prediction": False},
-             "aalu_nocold": {"cold_start": None}}
+             "aalu_nocold": {"cold_start": None},
+             # The default selector of 0.2.0.dev before issue 17: the
+             # paper's width and learning rate, at most 1000 steps.
+             "aalu_v0": {"hidden_dim": 512, "max_steps": 1000, "lr": 5e-4}}
 BASELINES = ("random", "entropy", "entropy+div", "margin", "margin+div",
              "badge", "coreset", "vaal", "vaal+div", "losslearn",
              "losslearn+div", "typiclust", "probcover", "skal_typiclust",
              "skal_probcover")
+#: The low-budget strategies and strongest baselines the default must be
+#: within 0.5 points of (issue 15's target), ours and scikit-activeml's.
+TARGET_PEERS = ("typiclust", "probcover", "margin+div", "badge",
+                "skal_typiclust", "skal_probcover")
 SELECTOR = dict(selector_epochs=100, selector_batch_size=128,
                 vaal_channels=(32, 64))
 
@@ -180,7 +190,63 @@ def _fmt(d):
             f"{100 * d['high']:+.2f}]")
 
 
-def protocol_report(protocol, rows, figure_path, strategies=()):
+def labels_to_reach(rows, names, seeds, full_accuracy,
+                    shares=(0.90, 0.95)):
+    """Markdown: labels each strategy needed to reach a share of full data.
+
+    Per seed, the smallest labeled-set size whose test accuracy is at least
+    ``share * full_accuracy`` (the task model trained on the whole training
+    set, same recipe); ``>N`` when the run never got there.
+    """
+    if not full_accuracy:
+        return []
+    lines = ["", f"Labels needed to reach 90% and 95% of the full-data "
+             f"accuracy ({100 * full_accuracy:.2f}%: the same task model "
+             f"trained on the whole training set), per seed; `>N`: not "
+             f"reached within the run's N labels. Mean over the seeds that "
+             f"reached it, and how many did.", "",
+             "| strategy | " + " | ".join(
+                 f"to {share:.0%} (mean, reached)" for share in shares) +
+             " | " + " | ".join(f"to {share:.0%} per seed"
+                                 for share in shares) + " |",
+             "|---|" + "---:|" * len(shares) + "---|" * len(shares)]
+    for name in names:
+        summary, per_seed = [], []
+        for share in shares:
+            needed = []
+            for seed in seeds:
+                mine = sorted((r for r in rows if r["strategy"] == name
+                               and r["seed"] == seed),
+                              key=lambda r: r["n_labeled"])
+                hit = [r["n_labeled"] for r in mine
+                       if r["accuracy"] >= share * full_accuracy]
+                needed.append(hit[0] if hit else
+                              -max(r["n_labeled"] for r in mine))
+            reached = [n for n in needed if n > 0]
+            summary.append(f"{np.mean(reached):.0f} ({len(reached)}/"
+                           f"{len(needed)})" if reached else
+                           f"— (0/{len(needed)})")
+            per_seed.append(" ".join(str(n) if n > 0 else f">{-n}"
+                                     for n in needed))
+        label = f"**{name}**" if name in AALU else name
+        lines.append(f"| {label} | " + " | ".join(summary) + " | " +
+                     " | ".join(per_seed) + " |")
+    return lines
+
+
+def _full_accuracy(run_dir, protocol):
+    """The protocol's full-data accuracy, from any of its run folders."""
+    import json
+
+    for checkpoint in sorted((run_dir / protocol).glob("*/checkpoint.json")):
+        full = json.loads(checkpoint.read_text()).get("full_data")
+        if full:
+            return full["accuracy"]
+    return None
+
+
+def protocol_report(protocol, rows, figure_path, strategies=(),
+                    full_accuracy=None):
     """Markdown for one protocol, and its learning-curve figure."""
     from aalu_sk.experiment.plotting import (aggregate, learning_curve_auc,
                                             plot_learning_curves)
@@ -245,16 +311,22 @@ def protocol_report(protocol, rows, figure_path, strategies=()):
     if "aalu" in complete:
         a = np.array([complete["aalu"][s] for s in seeds])
         r = np.array([complete["random"][s] for s in seeds])
-        b = np.array([complete[best][s] for s in seeds])
+        peers = [n for n in TARGET_PEERS if n in complete]
+        strongest = max(peers, key=lambda n: np.mean(list(
+            complete[n].values())), default=best)
+        b = np.array([complete[strongest][s] for s in seeds])
         checks = [
             ("AALU's mean AULC >= random's", a.mean() >= r.mean()),
-            ("within 0.5 points of the best baseline, or above it",
+            (f"within 0.5 points of the strongest of "
+             f"{', '.join(peers) or best} (`{strongest}`, "
+             f"{100 * b.mean():.2f}), or above it",
              a.mean() >= b.mean() - 0.005),
-            ("no seed more than 2 points below random",
-             np.min(a - r) >= -0.02)]
+            ("no seed more than 1 point below random",
+             np.min(a - r) >= -0.01)]
         lines += ["", "Targets for the default `aalu`: " + "; ".join(
             f"{text}: **{'met' if ok else 'NOT met'}**"
             for text, ok in checks) + "."]
+    lines += labels_to_reach(rows, order, seeds, full_accuracy)
     shown = [n for n in order if n in AALU or n == "random"] + \
         [n for n in order if n in baselines and n != "random"][:3]
     plot_learning_curves([r for r in rows if r["strategy"] in shown],
@@ -270,8 +342,10 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
              f". AALU configurations (bold): `aalu` is the default preset, "
              f"`aalu-full` the same without the selector's step budget "
              f"(full epochs), `aalu_unsorted` the same feeding the "
-             f"assistant p in class order, `aalu_paper` is Zhu & Wang's "
-             f"exact recipe; "
+             f"assistant p in class order, `aalu_nocold` the same without "
+             f"the TypiClust cold start, `aalu_v0` the same with the "
+             f"earlier selector (hidden width 512, at most 1000 steps, lr "
+             f"5e-4), `aalu_paper` is Zhu & Wang's exact recipe; "
              f"`+div`/`+topk` switch the batch rule. "
              f"Selectors: {SELECTOR['selector_epochs']} epochs, batch "
              f"{SELECTOR['selector_batch_size']}, VAAL channels "
@@ -297,7 +371,7 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
         csv_rows += [dict(r, protocol=protocol) for r in rows]
         parts.append(protocol_report(
             protocol, rows, results_dir / f"label_efficiency_{protocol}.png",
-            strategies))
+            strategies, _full_accuracy(run_dir, protocol)))
     (results_dir / "label_efficiency.md").write_text("\n".join(parts))
     if csv_rows:
         import csv

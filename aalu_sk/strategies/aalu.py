@@ -40,6 +40,10 @@ ABLATIONS = {
 }
 
 WARM_DEFAULT = False
+#: The default preset's selector: hidden width, step cap and learning rate
+#: (the paper's 512, no cap and 5e-4 cost 5 to 20 times more per query for
+#: the same score quality; ``docs/benchmarks``).
+DEFAULT_HIDDEN, DEFAULT_STEPS, DEFAULT_LR = 256, 300, 1e-3
 #: Labels per class below which the default preset's query is TypiClust's.
 COLD_START_UNTIL = 10
 
@@ -49,11 +53,11 @@ COLD_START_UNTIL = 10
 PRESETS = {
     "paper": dict(loss_source="final", sort_prediction=False, diversity=None,
                   max_steps=None, tol=None, warm_start=False, lr=5e-4,
-                  cold_start=None, cold_start_until=None),
+                  hidden_dim=512, cold_start=None, cold_start_until=None),
     "default": dict(loss_source="final", sort_prediction=True,
-                    diversity="kmeans", max_steps=1000, tol=None,
-                    warm_start=WARM_DEFAULT, lr=5e-4,
-                    cold_start="typiclust",
+                    diversity="kmeans", max_steps=DEFAULT_STEPS, tol=None,
+                    warm_start=WARM_DEFAULT, lr=DEFAULT_LR,
+                    hidden_dim=DEFAULT_HIDDEN, cold_start="typiclust",
                     cold_start_until=COLD_START_UNTIL),
 }
 
@@ -114,9 +118,10 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     ``loss_source``         ``"final"``     ``"final"``
     ``sort_prediction``     False           True
     ``diversity``           None (top-k)    ``"kmeans"``
-    ``max_steps``           None            1000
+    ``hidden_dim``          512             256
+    ``max_steps``           None            300
     ``tol``                 None            None
-    ``lr``                  5e-4            5e-4
+    ``lr``                  5e-4            1e-3
     ``warm_start``          False           False
     ``cold_start``          None            ``"typiclust"``
     ``cold_start_until``    None            10 labels per class
@@ -133,9 +138,10 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         benchmark for why.
     latent_dim : int, default=32
         Size of the VAE's latent ``z``.
-    hidden_dim : int, default=512
+    hidden_dim : int or "auto", default="auto"
         Width of the hidden layers of the 3-layer MLPs (encoder, decoder,
-        assistant).
+        assistant). ``"auto"``: the preset's (512 in ``"paper"``, as the
+        VAAL code AALU builds on; 256 in ``"default"``).
     beta : float, default=1.0
         Weight of the VAE's adversarial loss (Eq. 6).
     margin : float, default=0.1
@@ -311,7 +317,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     >>> paper = AdversarialUncertaintySampler(preset="paper")
     """
 
-    def __init__(self, preset="default", latent_dim=32, hidden_dim=512,
+    def __init__(self, preset="default", latent_dim=32, hidden_dim="auto",
                  beta=1.0, margin=0.1, ranking_weight=10.0,
                  use_prediction=True, sort_prediction="auto",
                  adversarial=True, epochs=100, max_steps="auto", tol="auto",
@@ -348,8 +354,8 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         if self.preset not in PRESETS:
             raise ValueError(f"preset={self.preset!r} is not a preset; use "
                              f"one of {sorted(PRESETS)}.")
-        check_positive_ints(self, ("latent_dim", "hidden_dim", "epochs",
-                                   "batch_size", "n_iter_no_change"))
+        check_positive_ints(self, ("latent_dim", "epochs", "batch_size",
+                                   "n_iter_no_change"))
         check_nonnegative_numbers(self, ("beta", "margin", "ranking_weight"))
         if not self.adversarial and self.ranking_weight == 0:
             raise ValueError(
@@ -366,6 +372,11 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         if not isinstance(config["sort_prediction"], (bool, np.bool_)):
             raise ValueError(f"sort_prediction must be True, False or "
                              f"'auto'; got {self.sort_prediction!r}.")
+        width = config["hidden_dim"]
+        if isinstance(width, (bool, np.bool_)) or not isinstance(
+                width, numbers.Integral) or width < 1:
+            raise ValueError(f"hidden_dim must be a positive integer or "
+                             f"'auto'; got {self.hidden_dim!r}.")
         steps = config["max_steps"]
         if steps is not None and (isinstance(steps, (bool, np.bool_)) or
                                   not isinstance(steps, numbers.Integral)
@@ -712,9 +723,9 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     def _train(self, f_l, f_u, scale, t, device, config):
         n_l, n_u, dim = f_l.shape[0], f_u.shape[0], f_l.shape[1]
         n_classes = t["proba_pool"].shape[1] if self.use_prediction else 0
-        vae = FeatureVAE(dim, self.latent_dim, self.hidden_dim).to(device)
+        vae = FeatureVAE(dim, self.latent_dim, config["hidden_dim"]).to(device)
         assistant = Assistant(self.latent_dim + n_classes,
-                              self.hidden_dim).to(device)
+                              config["hidden_dim"]).to(device)
         # Fresh networks are built (and the RNG advanced) either way, so a
         # warm and a cold query draw the same batches afterwards.
         self.warm_started_ = bool(config["warm_start"]) and warm_modules(
