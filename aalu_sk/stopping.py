@@ -28,6 +28,13 @@ __all__ = ["prediction_agreement", "stop_set_indices", "stopping_point",
 def prediction_agreement(previous, current):
     """Cohen's kappa between two models' predictions on the same samples.
 
+    :func:`sklearn.metrics.cohen_kappa_score`, with the one case where
+    kappa's formula is 0/0 defined: when both models predict the same
+    single class everywhere, chance agreement is already 1, and scikit-learn
+    returns NaN (with an ``UndefinedMetricWarning``); here that is 1, since
+    the predictions are identical. Two models constant on *different*
+    classes agree on nothing, and their kappa is 0, as scikit-learn says.
+
     Parameters
     ----------
     previous, current : array-like of shape (n_samples,)
@@ -47,7 +54,11 @@ def prediction_agreement(previous, current):
     1.0
     >>> prediction_agreement([0, 0, 1, 1], [0, 1, 0, 1])
     0.0
+    >>> prediction_agreement(["cat"] * 4, ["cat"] * 4)
+    1.0
     """
+    from sklearn.metrics import cohen_kappa_score
+
     previous, current = np.asarray(previous), np.asarray(current)
     if previous.shape != current.shape or previous.ndim != 1:
         raise ValueError(
@@ -56,16 +67,15 @@ def prediction_agreement(previous, current):
     if previous.size == 0:
         raise ValueError("previous and current are empty; the stop set "
                          "needs at least one sample.")
-    classes, codes = np.unique(np.concatenate([previous, current]),
-                               return_inverse=True)
-    a, b = codes[:previous.size], codes[previous.size:]
-    observed = float(np.mean(a == b))
-    expected = float(np.dot(np.bincount(a, minlength=classes.size),
-                            np.bincount(b, minlength=classes.size))) \
-        / previous.size ** 2
-    if expected >= 1.0:  # both constant: identical iff observed == 1
-        return 1.0 if observed == 1.0 else 0.0
-    return (observed - expected) / (1.0 - expected)
+    # One integer code per label, labels compared as numpy compares them
+    # (scikit-learn refuses a mix of numbers and strings, which a JSON
+    # round trip of stored predictions could bring).
+    codes = np.unique(np.concatenate([previous, current]),
+                      return_inverse=True)[1].ravel()
+    if codes.max() == 0:
+        return 1.0  # both constant on one class: identical, kappa is 0/0
+    return float(cohen_kappa_score(codes[:previous.size],
+                                   codes[previous.size:]))
 
 
 def stop_set_indices(n_samples, size, random_state):

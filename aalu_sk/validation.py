@@ -31,15 +31,17 @@ pool never exists as a whole in ``float32``.
 """
 
 import hashlib
+import math
 import numbers
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_scalar
 
 __all__ = ["array_fingerprint", "check_samples", "check_images", "image_layout",
-           "check_positive_ints",
-           "check_nonnegative_numbers", "image_shape", "to_tensor", "as_image_tensor",
-           "check_labels",
+           "check_number", "check_positive_ints",
+           "check_nonnegative_numbers", "InvalidParameterError",
+           "image_shape", "to_tensor", "as_image_tensor", "check_labels",
            "check_n_instances"]
 
 
@@ -321,24 +323,128 @@ def check_n_instances(n_instances, n_pool):
     return int(n_instances)
 
 
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter of the wrong type or outside its range.
+
+    Both a :class:`ValueError`, which aalu_sk has always raised for a bad
+    parameter, and a :class:`TypeError`, which
+    :func:`sklearn.utils.check_scalar` raises for one of the wrong type
+    (scikit-learn's own parameter validation raises such a double error
+    too), so code that catches either keeps working.
+    """
+
+
+def _describe(integer, low, high, include_boundaries, finite, allow_none,
+              alternatives):
+    """``"a positive integer"``, ``"a number in (0, 1), None or 'auto'"``."""
+    left = include_boundaries in ("left", "both")
+    right = include_boundaries in ("right", "both")
+    if integer and low == 1 and left and high is None:
+        what = "a positive integer"
+    else:
+        what = "an integer" if integer else \
+            "a finite number" if finite else "a number"
+        if low is not None and high is not None:
+            what += (f" in {'[' if left else '('}{low}, "
+                     f"{high}{']' if right else ')'}")
+        elif low is not None:
+            what += f" {'>=' if left else '>'} {low}"
+        elif high is not None:
+            what += f" {'<=' if right else '<'} {high}"
+    options = [what] + ["None"] * bool(allow_none) + list(alternatives)
+    return options[0] if len(options) == 1 else \
+        ", ".join(options[:-1]) + " or " + options[-1]
+
+
+def check_number(value, name, *, integer=False, low=None, high=None,
+                 include_boundaries="both", finite=False, allow_none=False,
+                 alternatives=()):
+    """Check one scalar parameter with :func:`sklearn.utils.check_scalar`.
+
+    On top of ``check_scalar``: booleans are refused (``True`` is an
+    integer to Python, never a meaningful count or rate), NaN is refused
+    (it passes every bound), so is infinity with ``finite=True``, and the
+    error says what the parameter accepts and the value it got.
+
+    Parameters
+    ----------
+    value : object
+        The parameter's value.
+    name : str
+        The parameter's name, for the message.
+    integer : bool, default=False
+        Require an integer (:class:`numbers.Integral`, numpy's included)
+        rather than any real number (:class:`numbers.Real`).
+    low, high : int or float, default=None
+        Bounds; None: unbounded on that side.
+    include_boundaries : {"both", "left", "right", "neither"}, default="both"
+        Which bounds are allowed values, as in ``check_scalar`` (use
+        ``"neither"`` for a strict lower bound alone).
+    finite : bool, default=False
+        Also refuse ``inf`` and ``-inf``.
+    allow_none : bool, default=False
+        Accept None (returned as is).
+    alternatives : sequence of str, default=()
+        Other values the caller accepts (and resolved before the check,
+        like ``"'auto'"``), named in the message only.
+
+    Returns
+    -------
+    value : object
+        ``value``, unchanged.
+
+    Raises
+    ------
+    InvalidParameterError
+        A :class:`ValueError` and :class:`TypeError`, with a message like
+        ``"lr must be a number > 0 or 'auto'; got -1.0."``.
+
+    Examples
+    --------
+    >>> from aalu_sk.validation import check_number
+    >>> check_number(3, "epochs", integer=True, low=1)
+    3
+    >>> check_number(0.0, "lr", low=0, include_boundaries="neither")
+    Traceback (most recent call last):
+    ...
+    aalu_sk.validation.InvalidParameterError: lr must be a number > 0; got 0.0.
+    """
+    if allow_none and value is None:
+        return value
+    message = (f"{name} must be "
+               f"{_describe(integer, low, high, include_boundaries, finite, allow_none, alternatives)}"
+               f"; got {value!r}.")
+    if isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(message)
+    try:
+        check_scalar(value, name, numbers.Integral if integer else
+                     numbers.Real, min_val=low, max_val=high,
+                     include_boundaries=include_boundaries)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterError(message) from exc
+    if not integer and (math.isnan(value) or finite and math.isinf(value)):
+        raise InvalidParameterError(message)
+    return value
+
+
 def check_positive_ints(estimator, names):
-    """Raise ValueError unless each named parameter is an integer >= 1."""
+    """Check that each named parameter is an integer >= 1.
+
+    One :func:`check_number` per name; raises
+    :class:`InvalidParameterError` (a ValueError) naming the first bad one.
+    """
     for name in names:
-        value = getattr(estimator, name)
-        if isinstance(value, (bool, np.bool_)) or not isinstance(
-                value, numbers.Integral) or value < 1:
-            raise ValueError(
-                f"{name} must be a positive integer; got {value!r}.")
+        check_number(getattr(estimator, name), name, integer=True, low=1)
 
 
 def check_nonnegative_numbers(estimator, names):
-    """Raise ValueError unless each named parameter is a finite number >= 0."""
+    """Check that each named parameter is a finite number >= 0.
+
+    One :func:`check_number` per name; raises
+    :class:`InvalidParameterError` (a ValueError) naming the first bad one.
+    """
     for name in names:
-        value = getattr(estimator, name)
-        if isinstance(value, (bool, np.bool_)) or not isinstance(
-                value, numbers.Real) or not np.isfinite(value) or value < 0:
-            raise ValueError(
-                f"{name} must be a finite number >= 0; got {value!r}.")
+        check_number(getattr(estimator, name), name, low=0, finite=True)
 
 
 def array_fingerprint(*arrays):

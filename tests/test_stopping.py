@@ -88,3 +88,17 @@ def test_runner_records_stop_agreement_without_changing_results(tmp_path):
 def test_runner_refuses_a_negative_stop_set():
     with pytest.raises(ValueError, match="stop_set"):
         ExperimentConfig(stop_set=-1).validate()
+
+
+def test_kappa_where_sklearn_is_undefined_is_one_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # sklearn: NaN, UndefinedMetricWarning
+        assert prediction_agreement([2] * 6, [2] * 6) == 1.0
+        assert prediction_agreement([2] * 6, [3] * 6) == 0.0
+
+
+def test_kappa_compares_labels_as_numpy_does():
+    # stored predictions read back as strings still match the model's
+    assert prediction_agreement([0, 1, 1, 0], ["0", "1", "1", "0"]) == 1.0

@@ -1,12 +1,14 @@
-"""Image layouts: every accepted shape is read one way, the rest refused."""
+"""Input checks: image layouts (every accepted shape is read one way, the
+rest refused) and scalar parameters (check_number)."""
 
 import numpy as np
 import pytest
 import torch
 
 from aalu_sk import ImageClassifier
-from aalu_sk.validation import (check_images, image_layout, image_shape,
-                                to_tensor)
+from aalu_sk.validation import (InvalidParameterError, check_images,
+                                check_number, check_positive_ints,
+                                image_layout, image_shape, to_tensor)
 
 
 def _channels_first(rng, n, c, h, w):
@@ -91,3 +93,56 @@ def test_feature_rows_pass_through_unchanged():
     X = np.arange(12, dtype=np.float32).reshape(3, 4)
     assert image_shape(X) == (4,)
     assert torch.equal(to_tensor(X), torch.from_numpy(X))
+
+
+@pytest.mark.parametrize("value, kwargs", [
+    (3, dict(integer=True, low=1)), (np.int64(1), dict(integer=True, low=1)),
+    (0, dict(integer=True, low=0)), (0.5, dict(low=0, high=1)),
+    (np.float32(1e-3), dict(low=0, include_boundaries="neither")),
+    (float("inf"), dict(low=0)), (None, dict(allow_none=True)),
+    (0.0, dict(low=0, high=1, include_boundaries="left")),
+])
+def test_check_number_passes_good_values_through(value, kwargs):
+    assert check_number(value, "x", **kwargs) is value
+
+
+@pytest.mark.parametrize("value, kwargs, message", [
+    (0, dict(integer=True, low=1), "x must be a positive integer; got 0."),
+    (2.5, dict(integer=True, low=1), "x must be a positive integer; got 2.5."),
+    ("3", dict(integer=True, low=1),
+     "x must be a positive integer; got '3'."),
+    (True, dict(integer=True, low=1),
+     "x must be a positive integer; got True."),
+    (np.True_, dict(low=0), "x must be a number >= 0; got "),
+    (1, dict(integer=True, low=2), "x must be an integer >= 2; got 1."),
+    (0, dict(low=0, include_boundaries="neither"),
+     "x must be a number > 0; got 0."),
+    (float("nan"), dict(low=0), "x must be a number >= 0; got nan."),
+    (float("inf"), dict(low=0, finite=True),
+     "x must be a finite number >= 0; got inf."),
+    (1.0, dict(low=0, high=1, include_boundaries="left", allow_none=True,
+               alternatives=["'auto'"]),
+     "x must be a number in [0, 1), None or 'auto'; got 1.0."),
+    (None, dict(low=0, include_boundaries="neither", alternatives=["'auto'"]),
+     "x must be a number > 0 or 'auto'; got None."),
+    (2, dict(high=1), "x must be a number <= 1; got 2."),
+])
+def test_check_number_names_the_parameter_and_the_value(value, kwargs,
+                                                        message):
+    with pytest.raises(InvalidParameterError) as info:
+        check_number(value, "x", **kwargs)
+    assert str(info.value).startswith(message)
+    # a ValueError, as aalu_sk raised before, and a TypeError, as
+    # sklearn.utils.check_scalar raises for the wrong type
+    assert isinstance(info.value, ValueError) and \
+        isinstance(info.value, TypeError)
+
+
+def test_check_positive_ints_names_the_first_bad_parameter():
+    class Params:
+        epochs, batch_size = 2, 0
+
+    check_positive_ints(Params(), ["epochs"])
+    with pytest.raises(ValueError, match="batch_size must be a positive "
+                                         "integer; got 0"):
+        check_positive_ints(Params(), ["epochs", "batch_size"])

@@ -59,6 +59,10 @@ def audit_count(n, share, rng):
 def accuracy_interval(correct, n, confidence=0.95):
     """The share correct and its Wilson score interval.
 
+    The interval is :func:`scipy.stats.binomtest`'s
+    ``proportion_ci(method="wilson")``; with no audit label yet (``n`` 0)
+    there is no estimate, and None is returned.
+
     Parameters
     ----------
     correct, n : int
@@ -122,8 +126,11 @@ def active_vs_random(F_active, y_active, F_audit, y_audit, random_state=0,
     -------
     comparison : dict or None
         ``active_accuracy`` and ``random_accuracy`` (out of fold, on the
-        audit images), ``gain`` (their difference), ``low``/``high`` (a
-        percentile bootstrap interval of the gain over the audit images),
+        audit images), ``gain`` (their difference), ``low``/``high`` (the
+        percentile interval of :func:`scipy.stats.bootstrap`, 999
+        resamples, of the mean paired difference over the audit images;
+        ``low == gain == high`` when the differences do not vary, where
+        there is nothing to resample),
         ``n_train`` (labels per model) and ``n_test``; None with fewer
         than ``2 * n_folds`` audit labels or ``n_train`` active ones.
     """

@@ -1,14 +1,12 @@
 """A label-free view of raw images: standardised pixels, projected by PCA."""
 
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ..validation import check_samples
+from ..validation import check_number, check_samples
 
 __all__ = ["PixelPCA"]
 
@@ -82,11 +80,8 @@ class PixelPCA(TransformerMixin, BaseEstimator):
         -------
         self : PixelPCA
         """
-        n = self.n_components
-        if isinstance(n, (bool, np.bool_)) or not isinstance(
-                n, numbers.Integral) or n < 1:
-            raise ValueError(
-                f"n_components must be a positive integer; got {n!r}.")
+        n = check_number(self.n_components, "n_components", integer=True,
+                         low=1)
         if not isinstance(self.whiten, (bool, np.bool_)):
             raise ValueError(f"whiten must be True or False; got "
                              f"{self.whiten!r}.")

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator, TransformerMixin
 from torch import nn
 
-from ..validation import check_images, check_positive_ints, image_shape
+from ..validation import (check_images, check_number, check_positive_ints,
+                          image_shape)
 from .base import encode_fitted
 
 __all__ = ["PretrainedEmbedding", "PRETRAINED_SOURCES"]
@@ -225,8 +226,8 @@ class PretrainedEmbedding(TransformerMixin, BaseEstimator):
         """
         X = check_images(X)
         check_positive_ints(self, ["batch_size"])
-        if self.image_size is not None:
-            check_positive_ints(self, ["image_size"])
+        check_number(self.image_size, "image_size", integer=True, low=1,
+                     allow_none=True)
         shape = image_shape(X)
         if shape[0] not in (1, 3):
             raise ValueError(f"X has {shape[0]} channels; pretrained "

@@ -11,7 +11,6 @@ lightly is imported only here (``pip install aalu_sk[ssl]``).
 
 import copy
 import logging
-import numbers
 
 import numpy as np
 import torch
@@ -21,7 +20,8 @@ from torch import nn
 from .._runtime import resolve_device, seed_from, seeded
 from ..modules import CifarResNet18, SmallCNN
 from ..validation import (check_images, check_nonnegative_numbers,
-                          check_positive_ints, image_shape, to_tensor)
+                          check_number, check_positive_ints, image_shape,
+                          to_tensor)
 from .base import (encode_fitted, load_encoder, save_encoder,
                    training_fingerprint)
 from .views import random_views
@@ -159,16 +159,12 @@ class SelfSupervisedEmbedding(TransformerMixin, BaseEstimator):
             raise ValueError(f"method={self.method!r}; use one of "
                              f"{list(SSL_METHODS)}.")
         check_positive_ints(self, ["batch_size", "projection_dim"])
-        if isinstance(self.epochs, bool) or not isinstance(
-                self.epochs, numbers.Integral) or self.epochs < 0:
-            raise ValueError(f"epochs must be an integer >= 0 (0: the "
-                             f"initial weights); got {self.epochs!r}.")
+        # epochs=0: the initial weights
+        check_number(self.epochs, "epochs", integer=True, low=0)
         check_nonnegative_numbers(self, ["rotation"])
-        for name in ("lr", "temperature"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(
-                    value, numbers.Real) or not value > 0:
-                raise ValueError(f"{name} must be a number > 0; got {value!r}.")
+        check_number(self.lr, "lr", low=0, include_boundaries="neither")
+        check_number(self.temperature, "temperature", low=0,
+                     include_boundaries="neither")
         scale = self.crop_scale
         if not (isinstance(scale, (tuple, list)) and len(scale) == 2
                 and 0 < scale[0] <= scale[1] <= 1):

@@ -1,7 +1,6 @@
 """AdversarialUncertaintySampler: AALU (Zhu & Wang, ICIP 2020)."""
 
 import logging
-import numbers
 import time
 
 import numpy as np
@@ -13,7 +12,7 @@ from .._runtime import resolve_device, seed_from, seeded
 from ..modules import Assistant, FeatureVAE
 from ..pools import top_batch
 from ..validation import (array_fingerprint, check_nonnegative_numbers,
-                          check_positive_ints, check_samples)
+                          check_number, check_positive_ints, check_samples)
 from ._batching import LossPlateau, epoch_batches, epoch_plan, warm_modules
 from .base import (BaseQueryStrategy, FittedSelectorScorer,
                    class_count)
@@ -372,28 +371,17 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         if not isinstance(config["sort_prediction"], (bool, np.bool_)):
             raise ValueError(f"sort_prediction must be True, False or "
                              f"'auto'; got {self.sort_prediction!r}.")
-        width = config["hidden_dim"]
-        if isinstance(width, (bool, np.bool_)) or not isinstance(
-                width, numbers.Integral) or width < 1:
-            raise ValueError(f"hidden_dim must be a positive integer or "
-                             f"'auto'; got {self.hidden_dim!r}.")
-        steps = config["max_steps"]
-        if steps is not None and (isinstance(steps, (bool, np.bool_)) or
-                                  not isinstance(steps, numbers.Integral)
-                                  or steps < 1):
-            raise ValueError(f"max_steps must be a positive integer, None or "
-                             f"'auto'; got {self.max_steps!r}.")
-        lr = config["lr"]
-        if isinstance(lr, (bool, np.bool_)) or not isinstance(
-                lr, numbers.Real) or not lr > 0:
-            raise ValueError(f"lr must be a number > 0 or 'auto'; got "
-                             f"{self.lr!r}.")
-        tol = config["tol"]
-        if tol is not None and (isinstance(tol, (bool, np.bool_)) or
-                                not isinstance(tol, numbers.Real)
-                                or not 0 <= tol < 1):
-            raise ValueError(f"tol must be a number in [0, 1), None or "
-                             f"'auto'; got {self.tol!r}.")
+        # The resolved values; one that fails is the user's own ('auto'
+        # takes the preset's, which passes), as the messages show it.
+        check_number(config["hidden_dim"], "hidden_dim", integer=True,
+                     low=1, alternatives=["'auto'"])
+        check_number(config["max_steps"], "max_steps", integer=True, low=1,
+                     allow_none=True, alternatives=["'auto'"])
+        check_number(config["lr"], "lr", low=0, include_boundaries="neither",
+                     alternatives=["'auto'"])
+        check_number(config["tol"], "tol", low=0, high=1,
+                     include_boundaries="left", allow_none=True,
+                     alternatives=["'auto'"])
         if not isinstance(config["warm_start"], (bool, np.bool_)):
             raise ValueError(f"warm_start must be True, False or 'auto'; "
                              f"got {self.warm_start!r}.")
@@ -402,13 +390,10 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
                 config["cold_start"] not in COLD_START:
             raise ValueError(f"cold_start={self.cold_start!r}: use None, "
                              f"'auto' or one of {sorted(COLD_START)}.")
-        until = config["cold_start_until"]
-        if config["cold_start"] is not None and (
-                isinstance(until, (bool, np.bool_)) or
-                not isinstance(until, numbers.Real) or not until > 0):
-            raise ValueError(f"cold_start_until must be a number of labels "
-                             f"per class > 0 or 'auto'; got "
-                             f"{self.cold_start_until!r}.")
+        if config["cold_start"] is not None:  # labels per class
+            check_number(config["cold_start_until"], "cold_start_until",
+                         low=0, include_boundaries="neither",
+                         alternatives=["'auto'"])
         return resolve_device(self.device), config
 
     def _in_cold_start(self, labeled, config):

@@ -13,14 +13,13 @@ are broken by the seeded generator passed in, never by position.
 """
 
 import logging
-import numbers
 
 import numpy as np
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 
-from ..validation import check_samples
+from ..validation import check_number, check_samples
 
 __all__ = ["l2_normalize", "kmeans_labels", "typicality", "typiclust",
            "coverage_graph", "ball_purity", "purity_delta", "probcover",
@@ -67,9 +66,7 @@ def _check_labeled(labeled, n_samples):
 
 
 def _check_n(n, n_unlabeled):
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral) \
-            or n < 1:
-        raise ValueError(f"n must be a positive integer; got {n!r}.")
+    check_number(n, "n", integer=True, low=1)
     if n > n_unlabeled:
         raise ValueError(f"n={n} is larger than the {n_unlabeled} unlabeled "
                          f"rows.")
@@ -77,10 +74,7 @@ def _check_n(n, n_unlabeled):
 
 
 def _check_int(value, name, low):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
-    return int(value)
+    return int(check_number(value, name, integer=True, low=low))
 
 
 def _argmax(values, keys):
@@ -313,10 +307,7 @@ def coverage_graph(features, delta):
 
 
 def _check_delta(delta):
-    if isinstance(delta, (bool, np.bool_)) or not isinstance(
-            delta, numbers.Real) or not np.isfinite(delta) or delta < 0:
-        raise ValueError(f"delta must be a finite number >= 0; got {delta!r}.")
-    return float(delta)
+    return float(check_number(delta, "delta", low=0, finite=True))
 
 
 def ball_purity(features, pseudo_labels, delta):
@@ -384,9 +375,7 @@ def purity_delta(features, n_classes, alpha=0.95, random_state=None):
     """
     X = _check_features(features)
     n_classes = _check_int(n_classes, "n_classes", 2)
-    if isinstance(alpha, (bool, np.bool_)) or not isinstance(
-            alpha, numbers.Real) or not 0 < alpha < 1:
-        raise ValueError(f"alpha must be a number in (0, 1); got {alpha!r}.")
+    check_number(alpha, "alpha", low=0, high=1, include_boundaries="neither")
     n_distinct = np.unique(X, axis=0).shape[0]
     if n_classes > n_distinct:
         raise ValueError(f"n_classes={n_classes} is larger than the "

@@ -11,7 +11,8 @@ from .._runtime import resolve_device, seed_from, seeded
 from ..modules import Assistant, ConvVAE
 from ..pools import top_batch
 from ..validation import (check_images, check_nonnegative_numbers,
-                          check_positive_ints, image_shape, to_tensor)
+                          check_number, check_positive_ints, image_shape,
+                          to_tensor)
 from ._batching import epoch_batches, epoch_plan
 from .base import BaseQueryStrategy, FittedSelectorScorer
 from .losses import discriminator_loss, representation_loss
@@ -120,11 +121,11 @@ class VAALSampler(BaseQueryStrategy):
                        for c in self.channels):
             raise ValueError(f"channels must be a non-empty tuple of positive "
                              f"integers; got {self.channels!r}.")
-        check_nonnegative_numbers(self, ("adversary_weight", "lr"))
-        if self.lr == 0:
-            raise ValueError("lr must be > 0; got 0.")
-        if self.max_steps is not None:
-            check_positive_ints(self, ("max_steps",))
+        check_nonnegative_numbers(self, ("adversary_weight",))
+        check_number(self.lr, "lr", low=0, include_boundaries="neither",
+                     finite=True)
+        check_number(self.max_steps, "max_steps", integer=True, low=1,
+                     allow_none=True)
         self._check_diversity(self.diversity)
         return resolve_device(self.device)
 

@@ -127,7 +127,7 @@ def test_typiclust_is_seeded():
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(n=0), ValueError, "n must be a positive"),
     (dict(n=10), ValueError, "larger than the 9 unlabeled"),
-    (dict(k=0), ValueError, "k must be an integer >= 1"),
+    (dict(k=0), ValueError, "k must be a positive integer; got 0"),
     (dict(min_cluster_size=0), ValueError, "min_cluster_size"),
     (dict(max_clusters=1.5), ValueError, "max_clusters"),
     (dict(labeled=[10]), ValueError, "outside 0..9"),
