@@ -40,6 +40,8 @@ PROTOCOLS = {
                     epochs=20, batch_size=64),
 }
 AALU = {"aalu": {}, "aalu_unsorted": {"sort_prediction": False},
+        # the default's selector before issue 17 (width 512, 1000 steps)
+        "aalu_v0": {"hidden_dim": 512, "max_steps": 1000, "lr": 5e-4},
         "aalu_paper": {"preset": "paper"}}
 
 
@@ -80,15 +82,18 @@ def first_query_scores(protocol, seed, quick):
     lab = task_outputs(net, X[labeled], y[labeled])
     out = task_outputs(net, X[pool], y[pool])
     scores = {"margin": margin(out.proba), "entropy": entropy(out.proba)}
+    seconds = {"margin": 0.0, "entropy": 0.0}
     for name, params in AALU.items():
         sampler = AdversarialUncertaintySampler(
             random_state=derive_seed(seed, "query", 0), device="cpu",
-            **({"max_steps": 20} if quick else {}), **params)
+            cold_start=None, **{**params, **({"max_steps": 20} if quick else {})})
+        start = time.perf_counter()
         scores[name] = sampler.fit_scores(lab.features, lab.proba, lab.loss,
                                           out.features, out.proba)
+        seconds[name] = time.perf_counter() - start
     wrong = out.proba.argmax(1) != y[pool]
     return {name: (roc_auc_score(wrong, s),
-                   spearmanr(s, out.loss).correlation)
+                   spearmanr(s, out.loss).correlation, seconds[name])
             for name, s in scores.items()}, float(1 - wrong.mean())
 
 
@@ -115,16 +120,17 @@ def main(argv=None):
         lines += [f"## `{protocol}` (task model accuracy on the pool "
                   f"{100 * np.mean(accuracy):.1f}%)", "",
                   "| score | AUROC for errors | per seed | Spearman with "
-                  "loss |", "|---|---:|---|---:|"]
+                  "loss | selector s |", "|---|---:|---|---:|---:|"]
         names = list(results[protocol][0][0])
         names.sort(key=lambda n: -np.mean([r[n][0]
                                            for r, _ in results[protocol]]))
         for name in names:
             auc = [r[name][0] for r, _ in results[protocol]]
             rho = [r[name][1] for r, _ in results[protocol]]
+            sec = [r[name][2] for r, _ in results[protocol]]
             lines.append(f"| {name} | {np.mean(auc):.3f} | "
                          f"{' '.join(f'{a:.3f}' for a in auc)} | "
-                         f"{np.mean(rho):.2f} |")
+                         f"{np.mean(rho):.2f} | {np.mean(sec):.1f} |")
         lines.append("")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))

@@ -40,9 +40,10 @@ def test_score_quality_quick(tmp_path):
     out = tmp_path / "quality.md"
     run_script("score_quality.py", "--quick", "--out", out)
     text = out.read_text()
-    for name in ("aalu", "aalu_unsorted", "aalu_paper", "margin",
+    for name in ("aalu", "aalu_unsorted", "aalu_v0", "aalu_paper", "margin",
                  "entropy"):
         assert f"| {name} |" in text
+    assert "selector s" in text
     assert "## `digits-small`" in text and "## `mnist5k`" in text
 
 
@@ -93,3 +94,23 @@ def test_lowbudget_quick(tmp_path):
                      "probcover (delta=0.8)",
                      "skactiveml TypiClust", "skactiveml ProbCover"]
     assert "acc@10" in rows[0] and "acc@30" in rows[0]
+
+
+def test_labels_to_reach_a_share_of_full_data(monkeypatch):
+    """The first labeled-set size at or above the share, per seed; '>N'
+    when a seed never gets there, and the mean over those that did."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import bench_label_efficiency as bench
+
+    curves = {0: [0.5, 0.85, 0.95], 1: [0.6, 0.7, 0.8]}
+    rows = [{"strategy": "random", "seed": seed, "n_labeled": 20 * (i + 1),
+             "accuracy": acc}
+            for seed, accs in curves.items() for i, acc in enumerate(accs)]
+    lines = bench.labels_to_reach(rows, ["random"], [0, 1], 1.0)
+    row = lines[-1]
+    # 90%: seed 0 at 60 labels (0.95), seed 1 never; 95%: the same
+    assert row.startswith("| random | 60 (1/2) | 60 (1/2) | 60 >60 |")
+    lines = bench.labels_to_reach(rows, ["random"], [0, 1], 0.9)
+    # 90% of 0.9 is 0.81: seed 0 at 40, seed 1 never (0.8 < 0.81)
+    assert lines[-1].startswith("| random | 40 (1/2) |")
+    assert bench.labels_to_reach(rows, ["random"], [0, 1], None) == []
