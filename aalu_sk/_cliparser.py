@@ -4,9 +4,9 @@ Every refusal of the command goes through one of two doors, which word
 their messages alike (``aalu-sk COMMAND: error: argument --option: ...``):
 
 - :class:`Parser`, the :class:`argparse.ArgumentParser` of every
-  subcommand, for what argparse refuses (its own checks and the shared
-  ``type=`` functions of :mod:`aalu_sk.cli`); exit status 2 with the
-  subcommand's usage line.
+  subcommand, for what argparse refuses (its own checks and the ``type=``
+  functions of the subcommands, ``aalu_sk/cli/_options.py`` for the
+  shared ones); exit status 2 with the subcommand's usage line.
 - :func:`option_error`, for what is refused after parsing (a combination
   of options, a dataset, an output folder); exit status 1.
 

@@ -49,7 +49,18 @@ class CifarResNet18(nn.Module):
         return self.net(x)
 
 
-class SmallCNN(nn.Module):
+class _FeaturesThenLinear(nn.Module):
+    """A task model as ``fc(features(x))``: a feature block, a linear layer.
+
+    Subclasses set ``features`` (inputs to the penultimate embedding) and
+    ``fc`` (the linear layer from it to the logits).
+    """
+
+    def forward(self, x):
+        return self.fc(self.features(x))
+
+
+class SmallCNN(_FeaturesThenLinear):
     """Two convolution blocks and a hidden layer, for 8x8 to 28x28 images.
 
     Parameters
@@ -74,11 +85,8 @@ class SmallCNN(nn.Module):
         )
         self.fc = nn.Linear(feature_dim, num_classes)
 
-    def forward(self, x):
-        return self.fc(self.features(x))
 
-
-class MLP(nn.Module):
+class MLP(_FeaturesThenLinear):
     """A two-layer perceptron on flattened images: one hidden layer, then logits.
 
     The cheapest task model: for small images (8x8 digits, 28x28 MNIST) and
@@ -102,11 +110,8 @@ class MLP(nn.Module):
                                       nn.Linear(n_in, hidden_dim), nn.ReLU())
         self.fc = nn.Linear(hidden_dim, num_classes)
 
-    def forward(self, x):
-        return self.fc(self.features(x))
 
-
-class EmbeddingHead(nn.Module):
+class EmbeddingHead(_FeaturesThenLinear):
     """The classifier on top of an embedding: linear, or one hidden layer.
 
     Parameters
@@ -129,9 +134,6 @@ class EmbeddingHead(nn.Module):
                                           nn.ReLU())
             width = hidden_dim
         self.fc = nn.Linear(width, num_classes)
-
-    def forward(self, x):
-        return self.fc(self.features(x))
 
 
 class RepresentationNet(nn.Module):

@@ -229,7 +229,8 @@ def test_demo_runs_the_documented_comparison(tmp_path, monkeypatch):
     def fake_run(config, out, progress, dataset, query=None):
         seen.update(config=config, out=out, progress=progress, query=query)
         assert dataset.X_train.shape == (1347, 1, 8, 8)
-    monkeypatch.setattr(cli, "run_experiment", fake_run)
+    # demo runs through aalu-sk run's runner (aalu_sk.cli.run.execute)
+    monkeypatch.setattr(cli.run, "run_experiment", fake_run)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["demo", "--quiet", "--device", "cpu"]) == 0
     config = seen["config"]

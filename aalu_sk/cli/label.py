@@ -1,25 +1,150 @@
 """The ``aalu-sk label`` command: open a project, bind, print, serve.
 
-:func:`run_label` is called by :mod:`aalu_sk.cli` with the parsed
-arguments; the web stack (FastAPI, uvicorn) is imported only here and in
-:mod:`.app`/:mod:`.server`, when the command runs.
+:func:`add_label_parser` adds the subcommand to ``aalu-sk``'s parser;
+:func:`run_label` runs it with the parsed arguments. The web stack
+(FastAPI, uvicorn) is imported only in :func:`run_label` and in
+:mod:`aalu_sk.labeling.app`/:mod:`aalu_sk.labeling.server`, when the
+command runs.
 """
 
+import argparse
+import functools
 import logging
 import sys
 from pathlib import Path
 
-__all__ = ["run_label", "LABEL_DEMO_DIR"]
+from ..experiment import STRATEGIES
+from ..modules import TASK_MODULES
+from ._options import (add_output_options, device, fail, number,
+                       positive_int, seed, strategy_name)
+
+__all__ = ["add_label_parser", "run_label", "LABEL_DEMO_DIR"]
 
 #: Where ``aalu-sk label --demo`` writes its digits and store.
 LABEL_DEMO_DIR = Path("runs") / "label-demo"
 
 
-def run_label(args, error):
-    """Run ``aalu-sk label`` with ``args``; ``error(option, message)``.
+def _class_list(text):
+    from ..labeling import check_class_names
 
-    ``error`` returns the :class:`SystemExit` to raise for a bad option.
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"give class names separated by commas, such as cat,dog; got "
+            f"{text!r}")
+    try:
+        return check_class_names(names, "class names")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _share(text):
+    value = number(float, text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1]; got {text}")
+    return value
+
+
+def _audit_share(text):
+    value = number(float, text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1); got {text}")
+    return value
+
+
+def _port(text):
+    value = number(int, text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be in 0..65535 (0 picks a "
+                                         f"free port); got {value}")
+    return value
+
+
+def add_label_parser(commands):
+    """Add the ``label`` subcommand to ``aalu-sk``'s subparsers."""
+    label = commands.add_parser(
+        "label", help="label a folder of images in your browser",
+        description="Index IMAGE_DIR (PNG, JPEG, BMP, GIF, TIFF, WebP, "
+                    "recursively), "
+                    "start a local labeling app and print its URL with an "
+                    "access token. A model retrains after each batch and "
+                    "the strategy picks the next one. Labels live in a "
+                    "SQLite store; running the same command again resumes.")
+    label.add_argument("image_dir", nargs="?", metavar="IMAGE_DIR",
+                       help="folder of images (not needed with --demo)")
+    label.add_argument("--classes", type=_class_list, default=None,
+                       metavar="A,B,...",
+                       help="class names, comma-separated; new names are "
+                            "added to a resumed store's classes")
+    label.add_argument("--store", default=None, metavar="FILE",
+                       help="SQLite store (default: "
+                            "$XDG_DATA_HOME/aalu_sk/labeling/<folder>-<hash>"
+                            ".sqlite, ~/.local/share when XDG_DATA_HOME is "
+                            "unset; never inside IMAGE_DIR)")
+    label.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: %(default)s; "
+                            "0.0.0.0 exposes the app to your network)")
+    label.add_argument("--port", type=_port, default=8765,
+                       help="port (default: %(default)s; 0 picks a free one)")
+    label.add_argument("--batch-size", type=positive_int, default=20,
+                       help="images per batch (default: %(default)s)")
+    label.add_argument("--prefetch", type=_share, default=0.5,
+                       metavar="SHARE",
+                       help="start choosing the next batch when this share "
+                            "of the current one is answered; 1 waits for "
+                            "all of it (default: %(default)s)")
+    label.add_argument("--random-share", type=_audit_share, default=0.1,
+                       metavar="SHARE",
+                       help="share of each batch drawn uniformly at random "
+                            "and kept out of training, for an unbiased "
+                            "accuracy estimate; 0 turns it off (default: "
+                            "%(default)s)")
+    label.add_argument("--strategy", type=strategy_name, default="aalu",
+                       metavar="NAME",
+                       help=f"query strategy, of {','.join(STRATEGIES)}, "
+                            f"optionally with +div or +topk (default: "
+                            f"%(default)s)")
+    label.add_argument("--model", choices=sorted(TASK_MODULES),
+                       default="small_cnn",
+                       help="task model (default: %(default)s)")
+    label.add_argument("--image-size", type=positive_int, default=32,
+                       help="side images are resized to for the model "
+                            "(default: %(default)s)")
+    label.add_argument("--epochs", type=positive_int, default=None,
+                       help="task-model epochs per cycle (default: about "
+                            "150 optimiser steps)")
+    label.add_argument("--selector-epochs", type=positive_int, default=20,
+                       help="AALU and VAAL epochs (default: %(default)s)")
+    label.add_argument("--device", type=device, default="auto",
+                       help="auto, cpu, cuda or cuda:N (default: auto)")
+    label.add_argument("--seed", type=seed, default=0,
+                       help="seeds the cold start, models and strategy "
+                            "(default: %(default)s)")
+    label.add_argument("--follow-symlinks", action="store_true",
+                       help="also index and serve files whose real path is "
+                            "outside IMAGE_DIR (symbolic links); by default "
+                            "they are listed as skipped")
+    label.add_argument("--no-browser", action="store_true",
+                       help="do not open a browser")
+    label.add_argument("--demo", action="store_true",
+                       help=f"write scikit-learn's digits as PNG files to "
+                            f"{LABEL_DEMO_DIR / 'digits'} (once) and label "
+                            f"them with classes 0-9; the store is "
+                            f"{LABEL_DEMO_DIR / 'labels.sqlite'}")
+    add_output_options(label)
+    label.set_defaults(func=run_label)
+    return label
+
+
+def run_label(args, error=None):
+    """Run ``aalu-sk label`` with parsed ``args``; return the exit status.
+
+    ``error(option, message)`` returns the :class:`SystemExit` to raise for
+    a bad option; by default the one every subcommand raises
+    (:func:`aalu_sk._cliparser.option_error` with the ``label`` parser).
     """
+    if error is None:
+        error = functools.partial(fail, "label")
     try:
         from ..labeling import (LabelingProject, StoreError, default_store_path,
                        write_digits_folder)

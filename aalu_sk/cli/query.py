@@ -17,12 +17,24 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _options
+from ._options import fail
+
 __all__ = ["add_query_parser", "run_query", "read_table", "list_pool"]
 
 
-def add_query_parser(commands, strategy_type, device_type, positive_int):
-    """Add the ``query`` subcommand to ``aalu-sk``'s subparsers."""
+def add_query_parser(commands, strategy_type=None, device_type=None,
+                     positive_int=None):
+    """Add the ``query`` subcommand to ``aalu-sk``'s subparsers.
+
+    The ``type=`` of ``--strategy``, ``--device`` and the counts are those
+    of the other subcommands unless given.
+    """
     from ..modules import TASK_MODULES
+
+    strategy_type = strategy_type or _options.strategy_name
+    device_type = device_type or _options.device
+    positive_int = positive_int or _options.positive_int
 
     p = commands.add_parser(
         "query", help="pick the next images to label (here or on Ray)",
@@ -61,6 +73,7 @@ def add_query_parser(commands, strategy_type, device_type, positive_int):
                         "'ray://host:10001', or 'local' to start one here)")
     p.add_argument("--num-workers", type=positive_int,
                    help="Ray workers of the pool pass (default: one per CPU)")
+    _options.add_output_options(p)
     p.set_defaults(func=run_query)
     return p
 
@@ -142,10 +155,6 @@ class _LoadImages:
                                       self.mode)}
 
 
-def _fail(option, message):
-    return SystemExit(f"aalu-sk query: error: argument {option}: {message}")
-
-
 def run_query(args):
     """Run ``aalu-sk query`` with parsed ``args``; return the exit status."""
     from ..classifier import ImageClassifier
@@ -156,14 +165,14 @@ def run_query(args):
         X_l, y_l, n_classes = _read_labeled(args.labeled, args.image_size,
                                             args.grayscale)
     except (OSError, ValueError) as exc:
-        raise _fail("--labeled", exc) from None
+        raise fail("query", "--labeled", exc) from None
     try:
         ids, paths = list_pool(args.pool)
     except (OSError, ValueError) as exc:
-        raise _fail("--pool", exc) from None
+        raise fail("query", "--pool", exc) from None
     if args.n > len(ids):
-        raise _fail("--n", f"{args.n} is more than the pool's {len(ids)} "
-                           f"images")
+        raise fail("query", "--n", f"{args.n} is more than the pool's "
+                                   f"{len(ids)} images")
     strategy = make_strategy(args.strategy, random_state=args.seed,
                              device=args.device)
     if args.estimator:

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import torch
 
 
@@ -15,6 +16,21 @@ def epoch_batches(n, n_steps, batch, device):
     perms = [torch.randperm(n, device=device)
              for _ in range(reps)]
     return torch.cat(perms)[:n_steps * batch].view(n_steps, batch)
+
+
+def budget_sample(n_pool, max_steps, batch_size, random_state):
+    """Pool rows a training of ``max_steps`` batches sees, or None for all.
+
+    ``max_steps`` steps of ``batch_size`` pool samples see at most
+    ``max_steps * batch_size`` of them: that many rows, drawn up front
+    (sorted, without replacement). None when there is no budget
+    (``max_steps`` None) or the pool is no larger than the sample.
+    ``random_state`` (a RandomState) is advanced only when rows are drawn.
+    """
+    if max_steps is None or n_pool <= max_steps * batch_size:
+        return None
+    return np.sort(random_state.choice(n_pool, max_steps * batch_size,
+                                       replace=False))
 
 
 def steps_per_epoch(n_labeled, n_unlabeled, batch_size):

@@ -13,7 +13,8 @@ from ..modules import Assistant, FeatureVAE
 from ..pools import top_batch
 from ..validation import (array_fingerprint, check_nonnegative_numbers,
                           check_number, check_positive_ints, check_samples)
-from ._batching import LossPlateau, epoch_batches, epoch_plan, warm_modules
+from ._batching import (LossPlateau, budget_sample, epoch_batches, epoch_plan,
+                        warm_modules)
 from .base import (BaseQueryStrategy, FittedSelectorScorer,
                    class_count)
 from .lowbudget import ProbCoverSampler, TypiClustSampler
@@ -546,10 +547,8 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         -------
         rows : ndarray of int64 or None
         """
-        if max_steps is None or n_pool <= max_steps * self.batch_size:
-            return None
-        return np.sort(random_state.choice(n_pool, max_steps *
-                                           self.batch_size, replace=False))
+        return budget_sample(n_pool, max_steps, self.batch_size,
+                             random_state)
 
     def fit_selector(self, features_labeled, proba_labeled, loss_labeled,
                      features_pool, proba_pool, random_state=None):

@@ -13,7 +13,7 @@ from ..pools import top_batch
 from ..validation import (check_images, check_nonnegative_numbers,
                           check_number, check_positive_ints, image_shape,
                           to_tensor)
-from ._batching import epoch_batches, epoch_plan
+from ._batching import budget_sample, epoch_batches, epoch_plan
 from .base import BaseQueryStrategy, FittedSelectorScorer
 from .losses import discriminator_loss, representation_loss
 
@@ -168,11 +168,8 @@ class VAALSampler(BaseQueryStrategy):
         rows : ndarray of int64 or None
         """
         self._check_params()
-        if self.max_steps is None or \
-                n_pool <= self.max_steps * self.batch_size:
-            return None
-        return np.sort(random_state.choice(
-            n_pool, self.max_steps * self.batch_size, replace=False))
+        return budget_sample(n_pool, self.max_steps, self.batch_size,
+                             random_state)
 
     def fit_selector(self, X_labeled, X_pool, random_state=None):
         """Train the VAE and the discriminator; return ``self``.

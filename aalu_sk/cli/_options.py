@@ -1,0 +1,114 @@
+"""What the subcommands of ``aalu-sk`` share: option types, options, errors.
+
+The ``type=`` functions here turn an option's text into its value or
+raise :class:`argparse.ArgumentTypeError`, which :class:`~aalu_sk.
+_cliparser.Parser` reports with the subcommand's usage (exit status 2).
+What is refused after parsing goes through :func:`fail`, that is
+:func:`aalu_sk._cliparser.option_error` with the subcommand's parser
+(exit status 1).
+"""
+
+import argparse
+import functools
+
+from .._cliparser import option_error
+from .._runtime import resolve_device
+from ..strategies.registry import check_strategy_name
+
+__all__ = ["number", "positive_int", "seed", "positive_float", "device",
+           "strategy_name", "add_output_options", "add_common", "fail"]
+
+
+def number(kind, text):
+    """``kind(text)`` (``int`` or ``float``), refused in the user's terms."""
+    try:
+        return kind(text)
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(
+            f"expected {what}; got {text!r}") from None
+
+
+def _int_at_least(low, what, text):
+    value = number(int, text)
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be {what}; got {value}")
+    return value
+
+
+def positive_int(text):
+    """An integer of at least 1."""
+    return _int_at_least(1, "a positive integer", text)
+
+
+def seed(text):
+    """An integer of at least 0 (a random seed)."""
+    return _int_at_least(0, "non-negative integers", text)
+
+
+def positive_float(text):
+    """A number above 0."""
+    value = number(float, text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0; got {text}")
+    return value
+
+
+def device(text):
+    """A torch device as :func:`aalu_sk._runtime.resolve_device` takes it."""
+    try:
+        resolve_device(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def strategy_name(text):
+    """A registered strategy name, optionally with ``+div`` or ``+topk``."""
+    try:
+        return check_strategy_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_output_options(parser):
+    """``--quiet`` and ``--verbose``, which every subcommand takes."""
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="only warnings and errors: no progress bars, "
+                             "cycle lines or tables")
+    parser.add_argument("--verbose", "-v", action="count", default=0,
+                        help="also log each task-model epoch and query")
+
+
+def add_common(parser, default_out=None):
+    """The options of the experiment subcommands (``run`` and ``demo``)."""
+    parser.add_argument("--out", required=default_out is None,
+                        default=default_out, metavar="DIR",
+                        help="output directory; re-running the same command "
+                             "resumes from its checkpoint"
+                             + (f" (default: {default_out})"
+                                if default_out else ""))
+    parser.add_argument("--device", type=device, default=None,
+                        help="auto, cpu, cuda or cuda:N (default: auto)")
+    add_output_options(parser)
+    parser.add_argument("--progress", choices=("auto", "always", "never"),
+                        default="auto",
+                        help="progress bars on standard error: auto draws "
+                             "them only on a terminal (default: auto)")
+
+
+@functools.lru_cache(maxsize=None)
+def _subparser(command):
+    from . import build_parser
+
+    return build_parser().subcommands()[command]
+
+
+def fail(command, option, message):
+    """The :class:`SystemExit` refusing ``option`` of ``aalu-sk command``.
+
+    The one way the subcommands refuse something after parsing:
+    :func:`aalu_sk._cliparser.option_error` with the subcommand's parser,
+    so the library's Python names in ``message`` become its options.
+    """
+    return option_error(_subparser(command), option, message)
