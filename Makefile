@@ -34,7 +34,7 @@ test: $(STAMP)
 # ruff (pyflakes, pycodestyle errors, bugbear) and the import-linter
 # contract that keeps the layers pointing one way (pyproject.toml).
 lint: $(STAMP)
-	$(BIN)/ruff check aalu_sk tests benchmarks examples docs
+	$(BIN)/ruff check aalu_sk tests benchmarks examples docs conftest.py
 	$(BIN)/lint-imports
 
 demo: $(DEMO_STAMP)

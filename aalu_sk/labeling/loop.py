@@ -131,12 +131,14 @@ class LabelingProject:
 
     Examples
     --------
-    >>> from aalu_sk.labeling import LabelingProject      # doctest: +SKIP
+    Not run by the doctests: it needs a folder of photos.
+
+    >>> from aalu_sk.labeling import LabelingProject
     >>> project = LabelingProject("photos", ["cat", "dog"],
-    ...                           store="photos.sqlite")
-    >>> for item in project.next_batch():
+    ...                           store="photos.sqlite")  # doctest: +SKIP
+    >>> for item in project.next_batch():  # doctest: +SKIP
     ...     project.label(item["id"], "cat")
-    >>> project.export("labels.csv")
+    >>> project.export("labels.csv")  # doctest: +SKIP
     """
 
     def __init__(self, image_dir, classes=(), store=None, *, strategy="aalu",

@@ -191,17 +191,19 @@ class PretrainedEmbedding(TransformerMixin, BaseEstimator):
     Examples
     --------
     A state dict saved earlier (here random weights, standing in for a
-    downloaded file):
+    downloaded file); :meth:`fit` loads it:
 
-    >>> import torch, torchvision
+    >>> import os, tempfile
+    >>> import numpy as np, torch, torchvision
     >>> from aalu_sk.representation import PretrainedEmbedding
-    >>> path = "r18.pth"
-    >>> torch.save(torchvision.models.resnet18().state_dict(),
-    ...            path)  # doctest: +SKIP
-    >>> emb = PretrainedEmbedding("torchvision:resnet18", weights=path,
-    ...                           image_size=32)
-    >>> emb.fit(X_pool).transform(X_pool).shape  # doctest: +SKIP
-    (n_samples, 512)
+    >>> X_pool = np.random.RandomState(0).rand(4, 3, 32, 32)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = os.path.join(folder, "r18.pth")
+    ...     torch.save(torchvision.models.resnet18().state_dict(), path)
+    ...     emb = PretrainedEmbedding("torchvision:resnet18", weights=path,
+    ...                               image_size=32).fit(X_pool)
+    >>> emb.transform(X_pool).shape
+    (4, 512)
     """
 
     def __init__(self, name="torchvision:resnet18", weights=None, *,

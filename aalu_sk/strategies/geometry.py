@@ -99,12 +99,16 @@ class BADGESampler(BaseQueryStrategy):
 
     Examples
     --------
+    A scikit-learn model's features are its inputs, so the embeddings
+    scale with them: the pool sample at the decision boundary (4.1) has
+    the largest.
+
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
     >>> from aalu_sk import BADGESampler
-    >>> X = np.array([[-3.0], [-2.0], [2.0], [3.0]]); y = [0, 0, 1, 1]
+    >>> X = np.array([[1.0], [2.0], [6.0], [7.0]]); y = [0, 0, 1, 1]
     >>> clf = LogisticRegression().fit(X, y)
-    >>> pool = np.array([[-5.0], [0.1], [5.0]])
+    >>> pool = np.array([[-1.0], [4.1], [9.0]])
     >>> BADGESampler(random_state=0).query(X, y, pool, clf, n_instances=1)
     array([1])
     """

@@ -24,7 +24,7 @@ class RandomSampler(BaseQueryStrategy):
     >>> from aalu_sk import RandomSampler
     >>> pool = np.zeros((10, 3))
     >>> RandomSampler(random_state=0).query(None, None, pool, n_instances=3)
-    array([2, 8, 4])
+    array([8, 7, 1])
     """
 
     needs_labeled = False

@@ -96,6 +96,7 @@ def test_bad_query_options(folders, tmp_path, extra, message, capsys):
     assert message in str(exc.value) + capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_query_on_ray_gives_the_local_answer(ray_cluster, folders, tmp_path):
     out = tmp_path / "next.txt"
     cli.main(["query", "--labeled", str(folders / "labeled"), "--pool",
@@ -116,6 +117,7 @@ def test_importing_the_package_and_the_cli_does_not_load_ray():
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.slow
 def test_run_with_ray_scoring_gives_the_local_results(ray_cluster, tmp_path):
     import json
 

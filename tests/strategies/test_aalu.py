@@ -98,6 +98,7 @@ def confusion_pool(seed=0, n_lab=90, n_pool=300, n_hard=20, k=5, dim=8):
             n_hard)
 
 
+@pytest.mark.slow
 def test_sorted_prediction_carries_the_loss_ranking_to_other_classes():
     """The default feeds p sorted: what the ranking loss learnt about a
     0/1 confusion finds the pool's 3/4 confusions; in class order (the
@@ -273,6 +274,7 @@ def test_recorded_losses_rank_known_hard_samples_first(digits):
     assert sorted(np.argsort(-final)[:2].tolist()) != hard
 
 
+@pytest.mark.slow
 def test_training_loss_source_ranks_recorded_losses(digits, one_thread):
     """With loss_source="training", the assistant ranks by the recorded
     losses: the pool's copies of the mislabeled samples come first; the
@@ -359,6 +361,7 @@ def test_a_step_budget_trains_on_a_seeded_sample_of_a_large_pool():
             f_l, p[:30], np.ones(30), f_u, p[30:]))
 
 
+@pytest.mark.slow
 def test_default_batch_follows_the_scores_to_a_far_unlabeled_cluster():
     """The default's diversity step keeps the score's signal: most of the
     batch goes to the far unlabeled cluster where most of the top scores

@@ -30,6 +30,7 @@ def test_bad_arguments_are_refused(digits):
         fit_distributed(ImageClassifier(), X[:1], y[:1], num_workers=2)
 
 
+@pytest.mark.slow
 def test_two_gloo_workers_match_single_process_training(ray_cluster, digits):
     X, y = digits
     idx = np.random.RandomState(1).permutation(len(X))
