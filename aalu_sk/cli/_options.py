@@ -15,7 +15,8 @@ from .._cliparser import option_error
 from .._runtime import resolve_device
 from ..strategies.registry import check_strategy_name
 
-__all__ = ["number", "positive_int", "seed", "positive_float", "device",
+__all__ = ["number", "positive_int", "seed", "port", "positive_float",
+           "device",
            "strategy_name", "add_output_options", "add_common", "fail"]
 
 
@@ -29,9 +30,9 @@ def number(kind, text):
             f"expected {what}; got {text!r}") from None
 
 
-def _int_at_least(low, what, text):
+def _int_at_least(low, what, text, high=None):
     value = number(int, text)
-    if value < low:
+    if value < low or (high is not None and value > high):
         raise argparse.ArgumentTypeError(f"must be {what}; got {value}")
     return value
 
@@ -44,6 +45,12 @@ def positive_int(text):
 def seed(text):
     """An integer of at least 0 (a random seed)."""
     return _int_at_least(0, "non-negative integers", text)
+
+
+def port(text):
+    """A TCP port, 0 to 65535 (0: the system picks a free one)."""
+    return _int_at_least(0, "in 0..65535 (0 picks a free port)", text,
+                         high=65535)
 
 
 def positive_float(text):

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..experiment import STRATEGIES
 from ..modules import TASK_MODULES
 from ._options import (add_output_options, device, fail, number,
-                       positive_int, seed, strategy_name)
+                       port, positive_int, seed, strategy_name)
 
 __all__ = ["add_label_parser", "run_label", "LABEL_DEMO_DIR"]
 
@@ -52,14 +52,6 @@ def _audit_share(text):
     return value
 
 
-def _port(text):
-    value = number(int, text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be in 0..65535 (0 picks a "
-                                         f"free port); got {value}")
-    return value
-
-
 def add_label_parser(commands):
     """Add the ``label`` subcommand to ``aalu-sk``'s subparsers."""
     label = commands.add_parser(
@@ -84,7 +76,7 @@ def add_label_parser(commands):
     label.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default: %(default)s; "
                             "0.0.0.0 exposes the app to your network)")
-    label.add_argument("--port", type=_port, default=8765,
+    label.add_argument("--port", type=port, default=8765,
                        help="port (default: %(default)s; 0 picks a free one)")
     label.add_argument("--batch-size", type=positive_int, default=20,
                        help="images per batch (default: %(default)s)")
