@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from _provenance import provenance
+from _variants import AALU_V0
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,9 +76,7 @@ VARIANTS = {"aalu-full": ("aalu", {"selector_max_steps": None})}
 #: undone, registered (:data:`aalu_sk.strategies.STRATEGIES`) for the run.
 ABLATIONS = {"aalu_unsorted": {"sort_prediction": False},
              "aalu_nocold": {"cold_start": None},
-             # The default selector of 0.2.0.dev before issue 17: the
-             # paper's width and learning rate, at most 1000 steps.
-             "aalu_v0": {"hidden_dim": 512, "max_steps": 1000, "lr": 5e-4}}
+             "aalu_v0": AALU_V0}
 BASELINES = ("random", "entropy", "entropy+div", "margin", "margin+div",
              "badge", "coreset", "vaal", "vaal+div", "losslearn",
              "losslearn+div", "typiclust", "probcover", "skal_typiclust",

@@ -109,8 +109,13 @@ def task_model():
 
 
 def strategy(name):
+    from aalu_sk import AdversarialUncertaintySampler
     from aalu_sk.strategies import make_strategy
 
+    from _variants import AALU_V0
+
+    if name == "aalu_v0":
+        return AdversarialUncertaintySampler(random_state=0, **AALU_V0)
     return make_strategy(name, random_state=0)
 
 

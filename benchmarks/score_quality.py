@@ -31,6 +31,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
 from _provenance import provenance
+from _variants import AALU_V0
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTOCOLS = {
@@ -40,8 +41,7 @@ PROTOCOLS = {
                     epochs=20, batch_size=64),
 }
 AALU = {"aalu": {}, "aalu_unsorted": {"sort_prediction": False},
-        # the default's selector before issue 17 (width 512, 1000 steps)
-        "aalu_v0": {"hidden_dim": 512, "max_steps": 1000, "lr": 5e-4},
+        "aalu_v0": AALU_V0,
         "aalu_paper": {"preset": "paper"}}
 
 
