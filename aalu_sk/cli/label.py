@@ -42,6 +42,17 @@ def run_label(args, error):
                                  "--demo)")
     if not Path(image_dir).is_dir():
         raise error("IMAGE_DIR", f"{image_dir!r} is not a folder")
+    representation = args.representation
+    if args.representation_weights is not None:
+        if not representation.startswith("pretrained:"):
+            raise error("--representation-weights",
+                        f"only for --representation pretrained:SOURCE:MODEL, "
+                        f"not {representation!r}")
+        from ..representation import PretrainedEmbedding
+
+        representation = PretrainedEmbedding(
+            representation.partition(":")[2],
+            weights=args.representation_weights, device=args.device)
     store_path = Path(store) if store else default_store_path(image_dir)
     if not classes and not store_path.exists():    # nothing written yet
         raise error("--classes", "give at least one class, e.g. --classes "
@@ -50,14 +61,15 @@ def run_label(args, error):
         project = LabelingProject(
             image_dir, classes or (), store=store, strategy=args.strategy,
             batch_size=args.batch_size, prefetch=args.prefetch,
-            model=args.model,
+            representation=representation, model=args.model,
             image_size=args.image_size, epochs=args.epochs,
             selector_epochs=args.selector_epochs, device=args.device,
             random_state=args.seed, follow_symlinks=args.follow_symlinks,
             random_share=args.random_share)
     except (ValueError, StoreError) as exc:
         option = "IMAGE_DIR" if "image_dir" in str(exc) else (
-            "--classes" if "classes" in str(exc) else "--store")
+            "--representation" if str(exc).startswith("representation=")
+            else "--classes" if "classes" in str(exc) else "--store")
         raise error(option, exc) from None
     if not project.classes:
         raise error("--classes", "give at least one class, e.g. --classes "
