@@ -93,3 +93,13 @@ def test_lowbudget_quick(tmp_path):
                      "probcover (delta=0.8)",
                      "skactiveml TypiClust", "skactiveml ProbCover"]
     assert "acc@10" in rows[0] and "acc@30" in rows[0]
+
+
+@pytest.mark.slow
+def test_labeling_coldstart_quick(tmp_path):
+    out = tmp_path / "coldstart.md"
+    run_script("bench_labeling_coldstart.py", "--quick", "--out", out)
+    rows = [line for line in out.read_text().splitlines()
+            if line.startswith("| none |") or line.startswith("| pixels |")]
+    assert len(rows) == 4                  # the summary and the per-seed rows
+    assert "acc. after 2 (36 labels)" in out.read_text()
