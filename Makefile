@@ -74,6 +74,7 @@ bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/diagnose_aalu.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/score_quality.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_stopping.py
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_labeling_coldstart.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info docs/_build docs/auto_examples \

@@ -114,3 +114,13 @@ def test_labels_to_reach_a_share_of_full_data(monkeypatch):
     # 90% of 0.9 is 0.81: seed 0 at 40, seed 1 never (0.8 < 0.81)
     assert lines[-1].startswith("| random | 40 (1/2) |")
     assert bench.labels_to_reach(rows, ["random"], [0, 1], None) == []
+
+
+@pytest.mark.slow
+def test_labeling_coldstart_quick(tmp_path):
+    out = tmp_path / "coldstart.md"
+    run_script("bench_labeling_coldstart.py", "--quick", "--out", out)
+    rows = [line for line in out.read_text().splitlines()
+            if line.startswith("| none |") or line.startswith("| pixels |")]
+    assert len(rows) == 4                  # the summary and the per-seed rows
+    assert "acc. after 2 (36 labels)" in out.read_text()

@@ -179,6 +179,7 @@ def test_api_page_lists_every_public_name():
                                      "aalu_sk.stopping", "aalu_sk.labeling",
                                      "aalu_sk.labeling.images",
                                      "aalu_sk.labeling.coverage",
+                                     "aalu_sk.labeling.embedding",
                                      "aalu_sk.labeling.exchange",
                                      "aalu_sk.labeling.app",
                                      "aalu_sk.labeling.server",

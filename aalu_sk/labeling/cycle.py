@@ -7,6 +7,15 @@ there is no label yet, or when the strategy fails), predicts the fixed
 stop set, and writes the cycle and its batch in one transaction. A share
 ``project.random_share`` of each batch is drawn uniformly at random
 instead (the audit images of :mod:`.estimate`, never trained on).
+
+With a representation (:mod:`.embedding`) the coverage is k-means on the
+folder's embedding instead of thumbnails, and the model is a linear head
+on that embedding (frozen: only the head trains, on cached embeddings),
+trained full-batch with Adam and a little weight decay
+(:data:`HEAD_TRAINING`). The decay matters with few labels: on the demo
+digits' first batch (18 labels, seeds 0-2) the head reached 0.80 on all
+images with it and 0.68 without, where scikit-learn's converged
+``LogisticRegression`` (L2, ``C=1``) reached 0.79.
 """
 
 import logging
@@ -22,9 +31,13 @@ from ..strategies.registry import make_strategy
 from .coverage import coarse_features, coverage_batch
 from .estimate import active_vs_random, audit_count
 
-__all__ = ["run_cycle"]
+__all__ = ["run_cycle", "HEAD_TRAINING"]
 
 logger = logging.getLogger("aalu_sk.labeling")
+
+#: How the head on a representation trains: full-batch Adam steps
+#: (``epochs`` overrides the count), learning rate, weight decay.
+HEAD_TRAINING = {"steps": 100, "lr": 3e-2, "weight_decay": 1e-2}
 
 
 class _EpochProgress(Callback):
@@ -35,7 +48,6 @@ class _EpochProgress(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         self.report(epoch=len(net.history), epochs=net.max_epochs)
-
 
 
 def run_cycle(project):
@@ -69,16 +81,20 @@ def run_cycle(project):
     active_pool = np.delete(pool, audit_at)
     n_active = n - n_audit
     stop = _stop_positions(project)
+    embedding = project.folder_embedding()    # fitted once, then cached
     cycle = {"cycle": number, "strategy": "coverage", "status": "done",
              "label_seq": seq, "n_labeled": len(labeled),
              "n_classes": len(classes), "train_seconds": 0.0,
-             "query_seconds": 0.0, "message": None, "metrics": {}}
+             "query_seconds": 0.0, "message": None,
+             "metrics": {"representation":
+                         project.representation_info["name"]}}
     predictions = scores = audit_pred = None
     picked = None
     if labeled:
         idx, y = map(np.asarray, zip(*labeled))
-        net, cycle["train_seconds"] = _train(project,
-            idx, y, len(classes), derive_seed(rs, "model", number))
+        net, cycle["train_seconds"] = _train(
+            project, embedding, idx, y, len(classes),
+            derive_seed(rs, "model", number))
         project._report(stage=f"choosing the next batch ({project.strategy})")
         start = time.perf_counter()
         try:
@@ -108,10 +124,14 @@ def run_cycle(project):
                        audit_labeled, number)
         audit_pred = names[net.predict(project.X_[pool[audit_at]])] \
             if n_audit else []
+        project.model_ = net
     if picked is None:
         project._report(stage="choosing a batch that covers the folder")
-        picked = coverage_batch(coarse_features(project.X_[active_pool]),
-                                n_active, derive_seed(rs, "initial", number)) \
+        pool_X = project.X_[active_pool]
+        features = coarse_features(pool_X) if embedding is None \
+            else embedding.transform(pool_X)
+        picked = coverage_batch(features, n_active,
+                                derive_seed(rs, "initial", number)) \
             if n_active else np.zeros(0, np.int64)
     if labeled and len(picked):
         predictions = names[net.predict(project.X_[active_pool[picked]])]
@@ -155,15 +175,31 @@ def _audit_metrics(project, metrics, net, names, audit, idx, y,
             derive_seed(project.random_state, "compare", number))
 
 
-def _train(project, idx, y, n_classes, seed):
-    """A fresh task model fit on the labeled images; it and its seconds."""
-    epochs = project.epochs or int(np.clip(np.ceil(150 / np.ceil(
-        idx.size / 32)), 10, 100))
+def _train(project, embedding, idx, y, n_classes, seed):
+    """A fresh model fit on the labeled images; it and its seconds.
+
+    The task model from scratch without an ``embedding``, else a linear
+    head on it (:data:`HEAD_TRAINING`).
+    """
+    progress = ("progress", _EpochProgress(project._report))
+    if embedding is None:
+        epochs = project.epochs or int(np.clip(np.ceil(150 / np.ceil(
+            idx.size / 32)), 10, 100))
+        net = ImageClassifier(
+            project.model, num_classes=n_classes, max_epochs=epochs,
+            batch_size=32, random_state=seed, device=project.device,
+            callbacks=[progress])
+    else:
+        epochs = project.epochs or HEAD_TRAINING["steps"]
+        net = ImageClassifier(
+            representation=embedding, finetune=False, head="linear",
+            num_classes=n_classes, max_epochs=epochs, batch_size=256,
+            iterator_train__batch_size=-1, lr=HEAD_TRAINING["lr"],
+            optimizer__weight_decay=HEAD_TRAINING["weight_decay"],
+            random_state=seed, device=project.device,
+            callbacks=[progress],
+            callbacks__print_log=None)
     project._report(stage="training the model", epoch=0, epochs=epochs)
-    net = ImageClassifier(
-        project.model, num_classes=n_classes, max_epochs=epochs,
-        batch_size=32, random_state=seed, device=project.device,
-        callbacks=[("progress", _EpochProgress(project._report))])
     start = time.perf_counter()
     net.fit(project.X_[idx], y)
     return net, time.perf_counter() - start

@@ -4,7 +4,10 @@
 uses directly. One *cycle* trains a fresh
 :class:`~aalu_sk.ImageClassifier` on every label so far and lets the
 strategy choose the next batch from the images nobody answered yet (the
-first cycle, with no label, picks for coverage: :mod:`.coverage`).
+first cycle, with no label, picks for coverage: :mod:`.coverage`). With a
+``representation`` (:mod:`.embedding`; ``"pixels"`` by default) the folder
+is embedded once, without labels: the cold start covers that embedding and
+the model is a linear head on it.
 
 Timing, as the app uses it: a background thread
 (:meth:`LabelingProject.request_batch`) starts choosing the next batch
@@ -26,12 +29,16 @@ from pathlib import Path
 import numpy as np
 from .._io import atomic_write
 from ..modules import TASK_MODULES
+from ..representation import PretrainedEmbedding
 from ..stopping import stopping_point
 from ..strategies.registry import check_strategy_name
 from ..validation import check_positive_ints
 from . import exchange, monitor
 from .coverage import coarse_features
 from .cycle import run_cycle
+from .embedding import (DEFAULT_REPRESENTATION, check_representation,
+                        embedding_path, fit_embedding, load_embedding,
+                        make_representation, representation_name)
 from .estimate import MIN_AUDIT_LABELS
 from .images import index_folder
 from .store import LabelStore, StoreError, default_store_path
@@ -88,15 +95,28 @@ class LabelingProject:
         rest of the current batch's labels go into the retrain after. 1
         waits for the whole batch (each batch then comes from a model that
         saw every earlier label, at the price of a wait).
+    representation : str or transformer, default="pixels"
+        The label-free embedding of the folder (:mod:`.embedding`):
+        ``"none"``, ``"pixels"`` (PCA of the standardised pixels, well
+        under a second), ``"ssl"`` (SimCLR on the folder: minutes on a
+        CPU, once), ``"pretrained:SOURCE:MODEL"`` (local weights only) or
+        an unfitted scikit-learn transformer. Fitted on the whole folder
+        at the first cycle and cached beside the store
+        (:attr:`embedding_path`, keyed on the folder's images); the
+        cold-start batch covers it and the model is a linear head on it
+        (``model`` is then not used). ``"none"`` covers 8x8 thumbnails and
+        trains ``model`` from scratch.
     model : str, default="small_cnn"
-        Task module (:data:`aalu_sk.modules.TASK_MODULES`); the small CNN
-        retrains in seconds on a CPU for a few hundred labels.
+        Task module (:data:`aalu_sk.modules.TASK_MODULES`) with
+        ``representation="none"``; the small CNN retrains in seconds on a
+        CPU for a few hundred labels.
     image_size : int, default=32
         Images are resized to ``image_size`` x ``image_size`` for the model.
     epochs : int or None, default=None
         Task-model epochs per cycle. None gives about 150 optimiser steps
         (batches of 32), between 10 and 100 epochs: small labeled sets
-        need many epochs to be fitted at all, large ones fewer.
+        need many epochs to be fitted at all, large ones fewer. With a
+        representation, None gives the head 100 full-batch steps.
     selector_epochs : int, default=20
         Training epochs of the AALU and VAAL selectors.
     stop_set_size : int, default=500
@@ -128,6 +148,13 @@ class LabelingProject:
         Path and reason of each file that did not decode.
     index_seconds : float
         Time the index took.
+    model_ : ImageClassifier
+        The model of the latest cycle run in this process (absent before);
+        :meth:`predict` reads it.
+    representation_info : dict
+        ``name``, ``state`` (``"not fitted"`` until the first cycle, then
+        ``"fitted"`` or ``"loaded"`` from the cache), ``seconds`` (of the
+        fit), ``dim`` and ``path`` (the cache file; None for ``"none"``).
 
     Examples
     --------
@@ -142,10 +169,12 @@ class LabelingProject:
     """
 
     def __init__(self, image_dir, classes=(), store=None, *, strategy="aalu",
-                 batch_size=20, prefetch=0.5, model="small_cnn", image_size=32, epochs=None,
-                 selector_epochs=20, stop_set_size=500, stop_threshold=0.99,
-                 stop_window=3, device="auto", random_state=0,
-                 follow_symlinks=False, random_share=0.1):
+                 batch_size=20, prefetch=0.5,
+                 representation=DEFAULT_REPRESENTATION, model="small_cnn",
+                 image_size=32, epochs=None, selector_epochs=20,
+                 stop_set_size=500, stop_threshold=0.99, stop_window=3,
+                 device="auto", random_state=0, follow_symlinks=False,
+                 random_share=0.1):
         self.image_dir = Path(image_dir)
         if not self.image_dir.is_dir():
             raise ValueError(f"image_dir={str(image_dir)!r} is not a folder.")
@@ -153,6 +182,8 @@ class LabelingProject:
             check_strategy_name(strategy)
         except ValueError as exc:
             raise ValueError(f"strategy={strategy!r}: {exc}") from None
+        self.representation = check_representation(representation)
+        self._check_pretrained(device)
         if model not in TASK_MODULES:
             raise ValueError(f"model={model!r} is unknown; choose from "
                              f"{sorted(TASK_MODULES)}.")
@@ -190,6 +221,7 @@ class LabelingProject:
         self.store.add_class(*classes)
         self._cycle_lock = threading.Lock()
         self._state_lock = threading.Lock()
+        self._embedding_lock = threading.Lock()
         self._worker = None
         self.progress = {"running": False, "stage": "idle", "epoch": 0,
                          "epochs": 0, "error": None}
@@ -202,6 +234,13 @@ class LabelingProject:
         self.store.replace_images(index.rows)
         self.items, self.paths, self.X_ = index.items, index.paths, index.X
         self._coarse = None
+        self._embedding = None
+        self.representation_info = {
+            "name": representation_name(self.representation),
+            "state": "none" if self.representation == "none"
+            else "not fitted", "seconds": None, "dim": None,
+            "path": None if self.embedding_path is None
+            else str(self.embedding_path)}
         self._position = {item: k for k, item in enumerate(self.items)}
         self.unreadable = index.unreadable
         self.duplicates = index.duplicates
@@ -209,6 +248,83 @@ class LabelingProject:
         logger.info("indexed %d images (%d unreadable, %d duplicates) in "
                     "%.2fs", len(self.items), len(self.unreadable),
                     len(self.duplicates), index.seconds)
+
+    # -- the representation ------------------------------------------------------
+    @property
+    def embedding_path(self):
+        """The cache file of the representation (None for ``"none"``).
+
+        ``<store>.embedding-<name>.npz`` beside the store; see
+        :func:`.embedding.embedding_path`.
+        """
+        if self.representation == "none":
+            return None
+        return embedding_path(self.store.path, self.representation)
+
+    def _check_pretrained(self, device):
+        """Load a pretrained backbone's weights once, so that a missing
+        file is refused before the store is written, not at the first
+        cycle."""
+        rep = make_representation(self.representation, device=device)
+        if isinstance(rep, PretrainedEmbedding):
+            try:
+                rep.fit(np.zeros((1, 3, 32, 32), np.float32))
+            except (OSError, ValueError, ImportError) as exc:
+                raise ValueError(f"representation="
+                                 f"{representation_name(self.representation)!r}"
+                                 f": {exc}") from None
+
+    def folder_embedding(self):
+        """The folder's fitted embedding (None with ``"none"``).
+
+        Loaded from :attr:`embedding_path` when it was fitted on the same
+        images with the same parameters, else fitted on every image of
+        the folder (no label is used) and written there atomically. Kept
+        in memory after the first call.
+
+        Returns
+        -------
+        embedding : :class:`~aalu_sk.labeling.embedding.FolderEmbedding` \
+or None
+        """
+        if self.representation == "none":
+            return None
+        with self._embedding_lock:
+            if self._embedding is not None:
+                return self._embedding
+            rep = make_representation(self.representation,
+                                      self.random_state, self.device)
+            info, name = self.representation_info, self.representation_info[
+                "name"]
+            path = self.embedding_path
+            embedding = load_embedding(path, self.X_, rep) \
+                if len(self.items) else None
+            if embedding is not None:
+                info["state"] = "loaded"
+                logger.info("representation %s: loaded from %s (fitted on "
+                            "%d images in %.1fs)", name, path,
+                            len(embedding.keys_), embedding.fit_seconds_)
+            elif len(self.items):
+                self._report(stage=f"fitting the {name} representation on "
+                                   f"{len(self.items)} images (once per "
+                                   f"folder; no label is used)",
+                             epoch=0, epochs=0)
+                logger.info("representation %s: fitting on %d images%s", name,
+                            len(self.items),
+                            " (minutes on a CPU; the epochs are logged)"
+                            if self.representation == "ssl" else "")
+                embedding = fit_embedding(path, self.X_, rep)
+                info["state"] = "fitted"
+                logger.info("representation %s: fitted in %.1fs, %d "
+                            "dimensions; cached in %s", name,
+                            embedding.fit_seconds_,
+                            embedding.embedding_.shape[1], path)
+            else:
+                return None
+            info.update(seconds=embedding.fit_seconds_,
+                        dim=int(embedding.embedding_.shape[1]))
+            self._embedding = embedding
+            return embedding
 
     @property
     def classes(self):
@@ -385,6 +501,23 @@ class LabelingProject:
         from .review import review
 
         return review(self, limit)
+
+    def predict(self):
+        """The latest model's guess for every image, as class names.
+
+        Returns
+        -------
+        classes : list of str or None
+            One per image, in the order of :attr:`items`; None before the
+            first model (the model of a cycle is kept in ``model_``, in
+            this process only).
+        """
+        net = getattr(self, "model_", None)
+        if net is None:
+            return None
+        names = np.asarray(self.classes[:net.n_classes_], dtype=object)
+        return names[net.predict(self.X_)].tolist() if len(self.items) \
+            else []
 
     def coarse_features_(self):
         """Label-free 8 x 8 thumbnails of every item (cached)."""

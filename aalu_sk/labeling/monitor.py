@@ -155,9 +155,10 @@ def status(project):
     -------
     status : dict
         Counts (per class, labeled, skipped, open, queued, never shown),
-        unreadable files, the worker's progress, the learning curve and
-        the stopping signal (which holds the accuracy estimate, also
-        under ``accuracy``).
+        unreadable files, the representation
+        (:attr:`~aalu_sk.labeling.LabelingProject.representation_info`),
+        the worker's progress, the learning curve and the stopping signal
+        (which holds the accuracy estimate, also under ``accuracy``).
     """
     states = project.store.states()
     classes = project.classes
@@ -183,6 +184,7 @@ def status(project):
             "n_unreadable": len(project.unreadable),
             "n_duplicates": len(project.duplicates),
             "strategy": project.strategy, "batch_size": project.batch_size,
+            "representation": dict(project.representation_info),
             "last_message": cycles[-1]["message"] if cycles else None,
             "progress": dict(project.progress),
             "random_share": project.random_share,
