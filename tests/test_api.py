@@ -65,6 +65,14 @@ def _aalu_hidden_dim():
     s, _ = aalu_scores(hidden_dim=17)
     assert s.vae_.encoder[0].out_features == 17
     assert s.assistant_.net[0].out_features == 17
+    # "auto": the preset's width, 256 in the default and 512 in the paper's
+    for preset, width in (("default", 256), ("paper", 512)):
+        s, _ = aalu_scores(preset=preset)
+        assert s.vae_.encoder[0].out_features == width
+        assert s.assistant_.net[0].out_features == width
+    for bad in (0, -3, 2.5, "wide", True):
+        with pytest.raises(ValueError, match="hidden_dim"):
+            aalu_scores(hidden_dim=bad)
 
 
 def _aalu_beta():
@@ -233,7 +241,7 @@ def _aalu_diversity():
 def _aalu_lr():
     assert changes(aalu_scores, "lr", 1e-4, 1e-2)
     # "auto": the preset's rate
-    assert not changes(aalu_scores, "lr", "auto", 5e-4)
+    assert not changes(aalu_scores, "lr", "auto", 1e-3)
     assert not changes(lambda **k: aalu_scores(preset="paper", **k), "lr",
                        "auto", 5e-4)
     for bad in (0, -1.0, "fast", True):
