@@ -250,16 +250,19 @@ def _aalu_lr():
 
 
 def _aalu_tol():
-    # 50 pool samples, batch 8: 7 steps per epoch; 60 epochs = 420 steps.
-    fixed = aalu_scores(epochs=60, batch_size=8, tol=None)[0]
+    # 50 pool samples, batch 8: 7 steps per epoch; 60 epochs = 420 steps
+    # (no step cap here: the default's 300 would end them first).
+    kw = dict(epochs=60, batch_size=8, max_steps=None)
+    fixed = aalu_scores(tol=None, **kw)[0]
     assert fixed.n_steps_ == 420 and not fixed.converged_
-    assert aalu_scores(epochs=60, batch_size=8)[0].n_steps_ == 420  # None
-    stopped = aalu_scores(epochs=60, batch_size=8, tol=0.05)[0]
+    assert aalu_scores(**kw)[0].n_steps_ == 420  # "auto": None
+    # the default preset's cap ends the same run at 300 steps
+    assert aalu_scores(epochs=60, batch_size=8)[0].n_steps_ == 300
+    stopped = aalu_scores(tol=0.05, **kw)[0]
     assert stopped.converged_ and 200 <= stopped.n_steps_ < 420
     assert stopped.n_steps_ % 25 == 0  # checked every 25 steps
     # a looser tolerance stops no later
-    assert aalu_scores(epochs=60, batch_size=8, tol=0.5)[0].n_steps_ <= \
-        stopped.n_steps_
+    assert aalu_scores(tol=0.5, **kw)[0].n_steps_ <= stopped.n_steps_
     assert aalu_scores(preset="paper", epochs=60, batch_size=8)[0] \
         .n_steps_ == 420
     for bad in (-0.1, 1.0, "tight", True):
