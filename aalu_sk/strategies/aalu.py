@@ -41,8 +41,8 @@ ABLATIONS = {
 
 WARM_DEFAULT = False
 #: The default preset's selector: hidden width, step cap and learning rate
-#: (the paper's 512, no cap and 5e-4 cost 5 to 20 times more per query for
-#: the same score quality; ``docs/benchmarks``).
+#: (the earlier 512 wide, 1000 steps at 5e-4 cost 6 to 8 times more per
+#: query for the same score quality: benchmarks/results/score_quality.md).
 DEFAULT_HIDDEN, DEFAULT_STEPS, DEFAULT_LR = 256, 300, 1e-3
 #: Labels per class below which the default preset's query is TypiClust's.
 COLD_START_UNTIL = 10
