@@ -56,6 +56,7 @@ from .._runtime import derive_seed
 from ..representation import (PRETRAINED_SOURCES, PixelPCA,
                               PretrainedEmbedding, SelfSupervisedEmbedding)
 from ..representation.base import check_representation as _check_transformer
+from ..representation.base import pixel_keys
 from ..validation import check_images
 
 __all__ = ["LABEL_REPRESENTATIONS", "DEFAULT_REPRESENTATION",
@@ -137,16 +138,6 @@ def make_representation(representation, random_state=0, device="auto"):
                                device=device)
 
 
-def _pixel_keys(X):
-    """A 16-byte digest of each image's pixels, shape ``(n, 16)`` uint8."""
-    flat = np.ascontiguousarray(X).reshape(X.shape[0], -1)
-    keys = np.empty((X.shape[0], 16), np.uint8)
-    for i, row in enumerate(flat):
-        keys[i] = np.frombuffer(hashlib.blake2b(
-            row.tobytes(), digest_size=16).digest(), np.uint8)
-    return keys
-
-
 class FolderEmbedding(TransformerMixin, BaseEstimator):
     """The embedding of a fixed set of images, looked up by their pixels.
 
@@ -202,7 +193,7 @@ class FolderEmbedding(TransformerMixin, BaseEstimator):
         X = check_images(X)
         rep = _check_transformer(self.representation)
         start = time.perf_counter()
-        keys = _pixel_keys(X)
+        keys = pixel_keys(X)
         keys, first = np.unique(keys, axis=0, return_index=True)
         X = X[first]
         fitted = clone(rep).fit(X)
@@ -239,7 +230,7 @@ class FolderEmbedding(TransformerMixin, BaseEstimator):
             raise ValueError(f"X holds images of shape {X.shape[1:]}; this "
                              f"embedding was fitted on {self.pixel_shape_}.")
         rows, at = self._lookup(), []
-        for k, key in enumerate(_pixel_keys(X)):
+        for k, key in enumerate(pixel_keys(X)):
             row = rows.get(key.tobytes())
             if row is None:
                 raise ValueError(
@@ -305,7 +296,7 @@ def embedding_fingerprint(X, representation):
     """A digest of the set of images ``X`` and of what shapes the fit
     (the representation's parameters; for a weights file, also its size
     and modification time)."""
-    keys = np.unique(_pixel_keys(check_images(X)), axis=0)
+    keys = np.unique(pixel_keys(check_images(X)), axis=0)
     params = {k: v for k, v in representation.get_params(deep=False).items()
               if k not in _NOT_LEARNED}
     weights = params.get("weights")

@@ -125,9 +125,7 @@ class EmbeddingCache:
     def transform(self, X):
         """Embeddings of images ``X``, computing only the ones not seen yet."""
         X = check_images(X)
-        flat = X.reshape(X.shape[0], -1)
-        keys = [hashlib.blake2b(np.ascontiguousarray(row).tobytes(),
-                                digest_size=16).digest() for row in flat]
+        keys = [key.tobytes() for key in pixel_keys(X)]
         missing = [i for i, k in enumerate(keys) if k not in self._rows]
         if missing:
             new = np.asarray(self.representation.transform(X[missing]),
@@ -140,6 +138,20 @@ class EmbeddingCache:
                 return np.asarray(self.representation.transform(X),
                                   dtype=np.float32)
         return np.stack([self._rows[k] for k in keys])
+
+
+def pixel_keys(X):
+    """A 16-byte digest (BLAKE2b) of each image's pixels: ``(n, 16)`` uint8.
+
+    Equal images get equal keys, whatever their position; the caches of
+    embeddings look images up by them.
+    """
+    flat = np.ascontiguousarray(X).reshape(X.shape[0], -1)
+    keys = np.empty((X.shape[0], 16), np.uint8)
+    for i, row in enumerate(flat):
+        keys[i] = np.frombuffer(hashlib.blake2b(
+            row.tobytes(), digest_size=16).digest(), np.uint8)
+    return keys
 
 
 def training_fingerprint(X, params):
