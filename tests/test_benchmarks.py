@@ -44,7 +44,9 @@ def test_score_quality_quick(tmp_path):
                  "entropy"):
         assert f"| {name} |" in text
     assert "selector s" in text
-    assert "## `digits-small`" in text and "## `mnist5k`" in text
+    for protocol in ("digits-small", "digits", "mnist5k", "digits-vlow",
+                     "mnist5k-vlow"):
+        assert f"## `{protocol}`" in text
 
 
 @pytest.mark.slow

@@ -299,6 +299,11 @@ def test_cli_errors_name_the_option(folder, tmp_path, capsys):
     assert code == 2 and "--strategy" in text
     code, text = run(str(folder[0]), "--classes", "a", "--port", "70000")
     assert code == 2 and "--port" in text
+    for option, value, interval in [("--prefetch", "0", "(0, 1]"),
+                                    ("--random-share", "1", "[0, 1)"),
+                                    ("--device", "tpu", "tpu")]:
+        code, text = run(str(folder[0]), "--classes", "a", option, value)
+        assert code == 2 and option in text and interval in text, text
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen(1)

@@ -15,9 +15,9 @@ from .._cliparser import option_error
 from .._runtime import resolve_device
 from ..strategies.registry import check_strategy_name
 
-__all__ = ["number", "positive_int", "seed", "port", "positive_float",
-           "device",
-           "strategy_name", "add_output_options", "add_common", "fail"]
+__all__ = ["number", "option_type", "positive_int", "seed", "port",
+           "positive_float", "share", "device", "strategy_name",
+           "add_output_options", "add_common", "fail"]
 
 
 def number(kind, text):
@@ -28,6 +28,22 @@ def number(kind, text):
         what = "an integer" if kind is int else "a number"
         raise argparse.ArgumentTypeError(
             f"expected {what}; got {text!r}") from None
+
+
+def option_type(check):
+    """An option type from ``check(text) -> value``, which raises ValueError.
+
+    The library's checks refuse bad values with :class:`ValueError`; as a
+    ``type=`` function the same message becomes the option's error.
+    """
+    @functools.wraps(check)
+    def parse(text):
+        try:
+            return check(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
 
 
 def _int_at_least(low, what, text, high=None):
@@ -61,21 +77,26 @@ def positive_float(text):
     return value
 
 
+def share(text, zero=False, one=True):
+    """A share in (0, 1]; ``zero`` admits 0 and ``one=False`` refuses 1."""
+    value = number(float, text)
+    low, high = ("[0" if zero else "(0"), ("1]" if one else "1)")
+    if not ((0 <= value if zero else 0 < value)
+            and (value <= 1 if one else value < 1)):
+        raise argparse.ArgumentTypeError(
+            f"must be in {low}, {high}; got {text}")
+    return value
+
+
+@option_type
 def device(text):
     """A torch device as :func:`aalu_sk._runtime.resolve_device` takes it."""
-    try:
-        resolve_device(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    resolve_device(text)
     return text
 
 
-def strategy_name(text):
-    """A registered strategy name, optionally with ``+div`` or ``+topk``."""
-    try:
-        return check_strategy_name(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+#: A registered strategy name, optionally with ``+div`` or ``+topk``.
+strategy_name = option_type(check_strategy_name)
 
 
 def add_output_options(parser):

@@ -7,7 +7,6 @@
 command runs.
 """
 
-import argparse
 import functools
 import logging
 import sys
@@ -15,8 +14,8 @@ from pathlib import Path
 
 from ..experiment import STRATEGIES
 from ..modules import TASK_MODULES
-from ._options import (add_output_options, device, fail, number,
-                       port, positive_int, seed, strategy_name)
+from ._options import (add_output_options, device, fail, option_type,
+                       port, positive_int, seed, share, strategy_name)
 
 __all__ = ["add_label_parser", "run_label", "LABEL_DEMO_DIR"]
 
@@ -24,41 +23,26 @@ __all__ = ["add_label_parser", "run_label", "LABEL_DEMO_DIR"]
 LABEL_DEMO_DIR = Path("runs") / "label-demo"
 
 
+@option_type
 def _class_list(text):
     from ..labeling import check_class_names
 
     names = [n.strip() for n in text.split(",")]
     if not all(names):
-        raise argparse.ArgumentTypeError(
-            f"give class names separated by commas, such as cat,dog; got "
-            f"{text!r}")
-    try:
-        return check_class_names(names, "class names")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise ValueError(f"give class names separated by commas, such as "
+                         f"cat,dog; got {text!r}")
+    return check_class_names(names, "class names")
 
 
+@option_type
 def _representation(text):
     from ..labeling.embedding import check_representation
 
-    try:
-        return check_representation(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _share(text):
-    value = number(float, text)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1]; got {text}")
-    return value
+    return check_representation(text)
 
 
 def _audit_share(text):
-    value = number(float, text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1); got {text}")
-    return value
+    return share(text, zero=True, one=False)
 
 
 def add_label_parser(commands):
@@ -89,7 +73,7 @@ def add_label_parser(commands):
                        help="port (default: %(default)s; 0 picks a free one)")
     label.add_argument("--batch-size", type=positive_int, default=20,
                        help="images per batch (default: %(default)s)")
-    label.add_argument("--prefetch", type=_share, default=0.5,
+    label.add_argument("--prefetch", type=share, default=0.5,
                        metavar="SHARE",
                        help="start choosing the next batch when this share "
                             "of the current one is answered; 1 waits for "
