@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
 from skorch.exceptions import NotInitializedError
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -26,7 +27,7 @@ from .augmentation import augment_batch, check_augment
 from .features import TaskOutputs
 from .modules import TASK_MODULES, EmbeddingHead, RepresentationNet
 from .representation.base import (EmbeddingCache, check_representation,
-                                  fitted_representation)
+                                  fitted_representation, is_fitted)
 from .validation import (array_fingerprint, as_image_tensor, check_images,
                          check_labels, image_shape, to_tensor)
 
@@ -146,7 +147,9 @@ class ImageClassifier(NeuralNetClassifier):
         A label-free embedding (:mod:`aalu_sk.representation`, e.g.
         :class:`~aalu_sk.representation.SelfSupervisedEmbedding`). Fit it
         on the whole unlabeled pool first: an unfitted one is fitted (a
-        clone) on the training images of every :meth:`fit`. The model is
+        clone) on the training images of every :meth:`fit`, while a fitted
+        one is kept as it is, by :func:`sklearn.base.clone` too (so each
+        cycle's fresh model reads the pool's embedding). The model is
         then ``head`` on its embedding, which :meth:`embed` returns.
     finetune : bool, default=False
         With a representation: False trains only the head on cached
@@ -346,6 +349,22 @@ class ImageClassifier(NeuralNetClassifier):
         for name in self._transient_attributes:
             state.pop(name, None)
         return state
+
+    def __sklearn_clone__(self):
+        """:func:`sklearn.base.clone`, sharing a fitted ``representation``.
+
+        A representation is fitted once, without labels, on the pool, and
+        the classifier only reads it (``transform``). So a clone (the fresh
+        model of each active-learning cycle, a cross-validation fold) keeps
+        the same fitted one: an unfitted copy would be fitted on the
+        clone's labeled training images alone. Every other parameter, and
+        an unfitted representation, is cloned as usual.
+        """
+        params = {name: value if name == "representation"
+                  and value is not None and is_fitted(value)
+                  else clone(value, safe=False)
+                  for name, value in self.get_params(deep=False).items()}
+        return type(self)(**params)
 
     def __sklearn_tags__(self):
         from sklearn.utils import TransformerTags

@@ -466,6 +466,23 @@ def test_an_unfitted_representation_is_fitted_on_the_training_images(split):
     assert net.representation_.input_shape_ == (1, 8, 8)
 
 
+def test_a_clone_keeps_the_fitted_representation(split, representation):
+    # Each active-learning cycle trains clone(template): the clone must
+    # read the pool's embedding, not fit a copy on its few labels.
+    template = _rep_net(representation, max_epochs=1,
+                        iterator_train__shuffle=False)
+    fresh = clone(template)
+    assert fresh.representation is representation
+    assert fresh.get_params()["iterator_train__shuffle"] is False
+    fresh.fit(split[0][:12], split[1][:12])
+    assert fresh.representation_ is representation
+    np.testing.assert_allclose(fresh.embed(split[4]),
+                               representation.transform(split[4]),
+                               rtol=1e-5, atol=1e-6)
+    unfitted = SelfSupervisedEmbedding(epochs=1, random_state=0)
+    assert clone(_rep_net(unfitted)).representation is not unfitted
+
+
 def test_embed_needs_a_representation(fitted_net, split):
     with pytest.raises(ValueError, match="representation=None"):
         fitted_net.embed(split[0])

@@ -26,7 +26,8 @@ from .._runtime import resolve_device
 from ..validation import (array_fingerprint, check_images, image_shape,
                           to_tensor)
 
-__all__ = ["encode", "check_representation", "fitted_representation",
+__all__ = ["encode", "check_representation", "is_fitted",
+           "fitted_representation",
            "EmbeddingCache", "training_fingerprint", "save_encoder",
            "load_encoder"]
 
@@ -87,7 +88,8 @@ def check_representation(representation, name="representation"):
     return representation
 
 
-def _is_fitted(estimator):
+def is_fitted(estimator):
+    """Whether :func:`sklearn.utils.validation.check_is_fitted` passes."""
     try:
         check_is_fitted(estimator)
     except NotFittedError:
@@ -98,7 +100,7 @@ def _is_fitted(estimator):
 def fitted_representation(representation, X):
     """``representation`` itself if it is fitted, else a fitted clone on ``X``."""
     check_representation(representation)
-    if _is_fitted(representation):
+    if is_fitted(representation):
         return representation
     return clone(representation).fit(X)
 

@@ -18,11 +18,9 @@ The classes only build the view; the selection is in
 import numbers
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
 
 from ..representation import PixelPCA
+from ..representation.base import fitted_representation
 from .base import BaseQueryStrategy, class_count
 from .coverage import l2_normalize, probcover, purity_delta, typiclust
 
@@ -48,15 +46,7 @@ class _LabelFreeSampler(BaseQueryStrategy):
             else X_pool
         rep = self.representation
         if rep is not None:
-            if not (hasattr(rep, "fit") and hasattr(rep, "transform")):
-                raise TypeError(
-                    f"representation must be a scikit-learn transformer "
-                    f"(with fit and transform); got {type(rep).__name__}.")
-            try:
-                check_is_fitted(rep)
-                self.representation_ = rep
-            except NotFittedError:
-                self.representation_ = clone(rep).fit(X_all)
+            self.representation_ = fitted_representation(rep, X_all)
             emb = self.representation_.transform(X_all)
         elif getattr(estimator, "representation", None) is not None and \
                 callable(getattr(estimator, "embed", None)):
