@@ -133,9 +133,13 @@ def child(args):
         seconds = time.perf_counter() - start
     steps = getattr(s, "n_steps_", None) if args.strategy != "forward" \
         else None
+    timings = getattr(s, "timings_", {}) if args.strategy != "forward" \
+        else {}
     print(json.dumps({"seconds": seconds, "peak_mb": mem.growth,
                       "feature_mb": len(pool) * FEATURES * 4 / 2**20,
-                      "steps": steps}))
+                      "steps": steps, "train": timings.get("train"),
+                      "score": timings.get("score"),
+                      "select": timings.get("select")}))
 
 
 def ray_child(args):
@@ -205,16 +209,25 @@ def single_machine(args, argv):
         f"Forward = `ImageClassifier.forward_pass` over the pool alone, "
         f"the floor of any query that reads the task model. Peak = growth "
         f"of the process's anonymous memory during the call; features = "
-        f"the n x {FEATURES} float32 feature matrix.", "",
+        f"the n x {FEATURES} float32 feature matrix. Selector, scoring and "
+        f"batch: the strategy's own timings of its selector's training, "
+        f"scoring the pool and choosing the batch (`timings_`), parts of "
+        f"the query seconds.", "",
         "| strategy | pool | query s | forward s | query / forward | "
-        "selector steps | peak MB | forward peak MB | features MB | "
-        "peak / features |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        "selector steps | selector s | scoring s | batch s | peak MB | "
+        "forward peak MB | features MB | peak / features |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def sec(value):
+        return "-" if value is None else f"{value:.1f}"
+
     for r in rows:
         lines.append(
             f"| {r['strategy']} | {r['n_pool']:,} | {r['seconds']:.1f} | "
             f"{r['forward']:.1f} | {r['seconds'] / r['forward']:.2f} | "
             f"{'-' if r['steps'] is None else r['steps']} | "
+            f"{sec(r.get('train'))} | {sec(r.get('score'))} | "
+            f"{sec(r.get('select'))} | "
             f"{r['peak_mb']:.0f} | {r['forward_peak_mb']:.0f} | "
             f"{r['feature_mb']:.0f} | {r['peak_mb'] / r['feature_mb']:.2f} |")
     return lines
