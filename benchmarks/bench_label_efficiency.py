@@ -69,13 +69,14 @@ LOW_BUDGET = ("aalu", "aalu_nocold", "random", "margin+div", "badge",
               "typiclust", "probcover", "skal_typiclust", "skal_probcover")
 #: AALU configurations; every other strategy is a baseline.
 AALU = ("aalu", "aalu+topk", "aalu-full", "aalu_unsorted", "aalu_nocold",
-        "aalu_v0", "aalu_paper", "aalu_paper+div")
+        "aalu_cold10", "aalu_v0", "aalu_paper", "aalu_paper+div")
 #: Benchmark-only names: a registry name run with other selector options.
 VARIANTS = {"aalu-full": ("aalu", {"selector_max_steps": None})}
 #: Benchmark-only strategies: the default preset with one of its choices
 #: undone, registered (:data:`aalu_sk.strategies.STRATEGIES`) for the run.
 ABLATIONS = {"aalu_unsorted": {"sort_prediction": False},
              "aalu_nocold": {"cold_start": None},
+             "aalu_cold10": {"cold_start_until": 10},
              "aalu_v0": AALU_V0}
 BASELINES = ("random", "entropy", "entropy+div", "margin", "margin+div",
              "badge", "coreset", "vaal", "vaal+div", "losslearn",
@@ -342,7 +343,10 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
              f"`aalu-full` the same without the selector's step budget "
              f"(full epochs), `aalu_unsorted` the same feeding the "
              f"assistant p in class order, `aalu_nocold` the same without "
-             f"the TypiClust cold start, `aalu_v0` the same with the "
+             f"the TypiClust cold start, `aalu_cold10` the same with "
+             f"the cold start until 10 labels per class on a frozen "
+             f"representation too (the default switches there at 5), "
+             f"`aalu_v0` the same with the "
              f"earlier selector (hidden width 512, at most 1000 steps, lr "
              f"5e-4), `aalu_paper` is Zhu & Wang's exact recipe; "
              f"`+div`/`+topk` switch the batch rule. "

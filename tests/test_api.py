@@ -205,11 +205,34 @@ def _aalu_cold_start():
         aalu_query(cold_start="badge")
 
 
+def _aalu_cold_start_until_frozen():
+    from sklearn.linear_model import LogisticRegression
+
+    # 24 labels of 3 classes, 8 per class: a model from scratch is still in
+    # the cold start (10), a head on a frozen representation is not (5).
+    f_l, _, _, f_u, _ = tiny_features()
+    f_l, y_l = f_l[:24], np.arange(24) % 3
+    head = LogisticRegression().fit(f_l, y_l)
+
+    def phase(estimator, **params):
+        s = AdversarialUncertaintySampler(epochs=3, random_state=0, **params)
+        s.query(f_l, y_l, f_u, estimator, 8)
+        return s.phase_, s.config_["cold_start_until"]
+
+    assert phase(head) == ("cold_start", 10)
+    head.representation, head.finetune = object(), False
+    assert phase(head) == ("aalu", 5)
+    assert phase(head, cold_start_until=10) == ("cold_start", 10)
+    head.finetune = True  # the encoder trains: as from scratch
+    assert phase(head) == ("cold_start", 10)
+
+
 def _aalu_cold_start_until():
     # 40 labels of 3 classes: 13.3 per class
     assert aalu_query(cold_start_until=13)[0].phase_ == "aalu"
     assert aalu_query(cold_start_until=14)[0].phase_ == "cold_start"
     assert aalu_query()[0].config_["cold_start_until"] == 10  # the preset
+    _aalu_cold_start_until_frozen()
     for bad in (0, -1.0, True, "few"):
         with pytest.raises(ValueError, match="cold_start_until"):
             aalu_query(cold_start_until=bad)

@@ -44,8 +44,12 @@ WARM_DEFAULT = False
 #: (the earlier 512 wide, 1000 steps at 5e-4 cost 6 to 8 times more per
 #: query for the same score quality: benchmarks/results/score_quality.md).
 DEFAULT_HIDDEN, DEFAULT_STEPS, DEFAULT_LR = 256, 300, 1e-3
-#: Labels per class below which the default preset's query is TypiClust's.
-COLD_START_UNTIL = 10
+#: Labels per class below which the default preset's query is TypiClust's:
+#: for a task model trained from scratch, and for a head on a frozen
+#: label-free representation (``estimator.representation``, not
+#: fine-tuned), which is worth listening to sooner (the very-low-budget
+#: benchmarks on self-supervised features: docs/benchmarks).
+COLD_START_UNTIL, COLD_START_UNTIL_FROZEN = 10, 5
 
 #: What ``preset`` sets for the parameters left at ``"auto"``. ``"paper"``
 #: is Zhu & Wang's recipe exactly; ``"default"`` is what the
@@ -124,7 +128,8 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     ``lr``                  5e-4            1e-3
     ``warm_start``          False           False
     ``cold_start``          None            ``"typiclust"``
-    ``cold_start_until``    None            10 labels per class
+    ``cold_start_until``    None            10 labels per class (5 with
+                                            a frozen representation)
     ======================  ==============  =====================
 
     Parameters
@@ -230,8 +235,13 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     cold_start_until : float or "auto", default="auto"
         Labels per class (classes from the estimator's ``num_classes``,
         ``classes_``, else the distinct labels) from
-        which AALU answers. ``"auto"``: the preset's (10 in the default,
-        from the very-low-budget benchmark; unused by the paper preset).
+        which AALU answers. ``"auto"``: the preset's. In the default that
+        is 10 for a task model trained from scratch and 5 for a head on a
+        frozen representation (an :class:`~aalu_sk.ImageClassifier` with
+        ``representation`` and ``finetune=False``), where the
+        very-low-budget benchmarks found margin-style uncertainty ahead
+        of TypiClust from about 5 labels per class; unused by the paper
+        preset. The value used is in ``config_``.
     device : str, default="auto"
         Where the selector trains: "auto" (CUDA when present), "cpu",
         "cuda".
@@ -409,6 +419,9 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         """
         if config["cold_start"] is None:
             return False
+        if self.cold_start_until == "auto" and self.preset == "default" \
+                and _frozen_head(labeled.estimator):
+            config["cold_start_until"] = COLD_START_UNTIL_FROZEN
         n_classes = max(1, class_count(labeled.estimator, labeled.y))
         return labeled.n < config["cold_start_until"] * n_classes
 
@@ -785,6 +798,12 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         self.n_steps_, self.converged_ = done, converged
         self.loss_curve_ = [] if monitor is None else monitor.curve
         return vae, assistant, history
+
+
+def _frozen_head(estimator):
+    """Whether ``estimator`` is a head on a frozen label-free representation."""
+    return getattr(estimator, "representation", None) is not None and \
+        not getattr(estimator, "finetune", False)
 
 
 class AssistantScorer(FittedSelectorScorer):
