@@ -274,8 +274,12 @@ def protocol_report(protocol, rows, figure_path, strategies=(),
               f"{p['final']}" if isinstance(p["initial"], int) else
               f"{p['initial']:.0%} -> {p['final']:.0%} of the training set "
               f"in steps of {p['step']:.0%}")
+    model = f"task model `{p['model']}`" if "representation" not in p \
+        else (f"task model a linear head on the `{p['representation']}` "
+              f"representation of the training images (fitted once, "
+              f"without labels)")
     lines = [f"## Protocol `{protocol}`", "",
-             f"{p['dataset']}, task model `{p['model']}` ({p['epochs']} "
+             f"{p['dataset']}, {model} ({p['epochs']} "
              f"epochs, batch {p['batch_size']}, retrained from scratch each "
              f"cycle); {budget}; seeds {seeds}. AULC: area under the "
              f"learning curve over the labeled range, i.e. a mean test "
