@@ -122,6 +122,12 @@ def strategy(name):
 def child(args):
     net, X_l, y_l = task_model()
     pool = np.load(args.pool, mmap_mode="r")
+    if args.warm_up:  # imports and first allocations, as in a loop's 2nd query
+        if args.strategy == "forward":
+            net.forward_pass(pool[:1000])
+        else:
+            strategy(args.strategy).query(X_l, y_l, pool[:1000], net,
+                                          n_instances=args.n_instances)
     with AnonPeak() as mem:
         start = time.perf_counter()
         if args.strategy == "forward":
@@ -182,13 +188,15 @@ def single_machine(args, argv):
         for n in args.sizes:
             path = os.path.join(tmp, f"pool_{n}.npy")
             make_pool(path, n)
+            warm = ["--warm-up"] if args.warm_up else []
             forward = run_child(["--child", "--pool", path, "--strategy",
-                                 "forward"])
+                                 "forward"] + warm)
             print(f"forward  n={n:>9,d} {forward['seconds']:8.1f} s  peak "
                   f"+{forward['peak_mb']:6.0f} MB", flush=True)
             for name in args.strategies:
                 r = run_child(["--child", "--pool", path, "--strategy", name,
-                               "--n-instances", str(args.n_instances)])
+                               "--n-instances", str(args.n_instances)]
+                              + warm)
                 r.update(strategy=name, n_pool=n, forward=forward["seconds"],
                          forward_peak_mb=forward["peak_mb"])
                 rows.append(r)
@@ -212,7 +220,10 @@ def single_machine(args, argv):
         f"the n x {FEATURES} float32 feature matrix. Selector, scoring and "
         f"batch: the strategy's own timings of its selector's training, "
         f"scoring the pool and choosing the batch (`timings_`), parts of "
-        f"the query seconds.", "",
+        f"the query seconds."
+        + (" Warmed up: each measured call followed the same call on the "
+           "pool's first 1,000 rows in the same process, so one-off imports "
+           "and allocations are not counted." if args.warm_up else ""), "",
         "| strategy | pool | query s | forward s | query / forward | "
         "selector steps | selector s | scoring s | batch s | peak MB | "
         "forward peak MB | features MB | peak / features |",
@@ -292,6 +303,11 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="a 10k pool (5k with --ray), for a smoke run")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--warm-up", action="store_true",
+                        help="before each measured call, the same call on "
+                             "the pool's first 1,000 rows (untimed), so "
+                             "one-off imports and allocations are not "
+                             "counted")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--ray-child", action="store_true",
                         help=argparse.SUPPRESS)
