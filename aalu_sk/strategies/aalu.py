@@ -41,7 +41,7 @@ ABLATIONS = {
 
 WARM_DEFAULT = False
 #: The default preset's selector: hidden width, step cap and learning rate
-#: (the earlier 512 wide, 1000 steps at 5e-4 cost 6 to 8 times more per
+#: (the earlier 512 wide, 1000 steps at 5e-4 cost 5 to 8 times more per
 #: query for the same score quality: benchmarks/results/score_quality.md).
 DEFAULT_HIDDEN, DEFAULT_STEPS, DEFAULT_LR = 256, 300, 1e-3
 #: Labels per class below which the default preset's query is TypiClust's:
