@@ -411,6 +411,17 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
                          alternatives=["'auto'"])
         return resolve_device(self.device), config
 
+    def _cold_start_until(self, estimator, config):
+        """The resolved ``cold_start_until`` for a query with ``estimator``.
+
+        The default preset's ``"auto"`` is 5 labels per class for a head
+        on a frozen representation, else the preset's value.
+        """
+        if self.cold_start_until == "auto" and self.preset == "default" \
+                and _frozen_head(estimator):
+            return COLD_START_UNTIL_FROZEN
+        return config["cold_start_until"]
+
     def _in_cold_start(self, labeled, config):
         """Whether this query is the cold-start strategy's (few labels).
 
@@ -420,9 +431,6 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         """
         if config["cold_start"] is None:
             return False
-        if self.cold_start_until == "auto" and self.preset == "default" \
-                and _frozen_head(labeled.estimator):
-            config["cold_start_until"] = COLD_START_UNTIL_FROZEN
         n_classes = max(1, class_count(labeled.estimator, labeled.y))
         return labeled.n < config["cold_start_until"] * n_classes
 
@@ -441,6 +449,8 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
 
     def _select_from_pool(self, pool, labeled, n_instances, rng):
         _, config = self._check_params()
+        config["cold_start_until"] = self._cold_start_until(
+            labeled.estimator, config)
         self.config_ = config
         if self._in_cold_start(labeled, config):
             # Few labels: the task model is not yet worth listening to;
