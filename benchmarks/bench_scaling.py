@@ -6,9 +6,10 @@ is a SmallCNN trained on 500 labeled images. For each pool size, in a fresh
 process each: the forward pass alone (``ImageClassifier.forward_pass``, the
 physical floor of a query), then one query per strategy (their default
 parameters, so AALU trains for its default step budget). Peak memory is the
-growth of the process's anonymous memory (sampled every 20 ms; the memmap's
-file pages are not counted: the kernel can drop them), against the feature
-matrix (n x 128 float32).
+growth of the process's anonymous memory (sampled every 20 ms, from a base
+taken after ``malloc_trim(0)``, so freed memory glibc kept is not reused
+unseen; the memmap's file pages are not counted: the kernel can drop them),
+against the feature matrix (n x 128 float32).
 
 Ray (``--ray``): the same query on a pool held by a local Ray cluster with
 1, then 2 worker CPUs (``ray.init(num_cpus=k)``, a fresh process each):
@@ -26,6 +27,7 @@ and the provenance line names the GPU.
 """
 
 import argparse
+import ctypes
 import json
 import os
 import subprocess
@@ -74,7 +76,20 @@ class AnonPeak:
                     return int(line.split()[1]) / 1024
         return 0.0
 
+    @staticmethod
+    def trim():
+        """Return glibc's freed pages to the kernel (where glibc is there).
+
+        Otherwise the call reuses memory an earlier step freed but glibc
+        kept, and its growth reads low by up to tens of MB.
+        """
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+
     def __enter__(self):
+        self.trim()
         self.base = self.peak = self.now()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -216,7 +231,8 @@ def single_machine(args, argv):
         f"default parameters (AALU: default preset, its step budget). "
         f"Forward = `ImageClassifier.forward_pass` over the pool alone, "
         f"the floor of any query that reads the task model. Peak = growth "
-        f"of the process's anonymous memory during the call; features = "
+        f"of the process's anonymous memory during the call (from a base "
+        f"taken after `malloc_trim(0)`); features = "
         f"the n x {FEATURES} float32 feature matrix. Selector, scoring and "
         f"batch: the strategy's own timings of its selector's training, "
         f"scoring the pool and choosing the batch (`timings_`), parts of "

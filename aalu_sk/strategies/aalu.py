@@ -444,8 +444,11 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
     def pool_columns(self):
         _, config = self._check_params()
         cold = ("samples",) if config["cold_start"] is not None else ()
-        return ("features",) + (("proba",) if self.use_prediction else ()) \
-            + cold
+        return self._selector_columns() + cold
+
+    def _selector_columns(self):
+        """The columns the VAE and the assistant read (not the images)."""
+        return ("features",) + (("proba",) if self.use_prediction else ())
 
     def _select_from_pool(self, pool, labeled, n_instances, rng):
         _, config = self._check_params()
@@ -474,7 +477,8 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
             lab.loss)
         # fit_scores on the pool: train on a sample under the step budget.
         sample = self.training_sample(pool.n_pool, config["max_steps"], rng)
-        rows = pool.gather(sample, self.pool_columns())
+        # Only the selector's columns: the images stay where they are.
+        rows = pool.gather(sample, self._selector_columns())
         pool.train(self, lab.features, lab.proba, loss, rows["features"],
                    rows.get("proba"), rng=rng)
         del rows
