@@ -233,7 +233,10 @@ def single_machine(args, argv):
         f"the floor of any query that reads the task model. Peak = growth "
         f"of the process's anonymous memory during the call (from a base "
         f"taken after `malloc_trim(0)`); features = "
-        f"the n x {FEATURES} float32 feature matrix. Selector, scoring and "
+        f"the n x {FEATURES} float32 feature matrix; beyond forward = "
+        f"(peak - forward peak) / features, what the query holds beyond "
+        f"the pass itself (whose batch activations are a fixed cost of "
+        f"some 150 MB at batch 256). Selector, scoring and "
         f"batch: the strategy's own timings of its selector's training, "
         f"scoring the pool and choosing the batch (`timings_`), parts of "
         f"the query seconds."
@@ -242,8 +245,10 @@ def single_machine(args, argv):
            "and allocations are not counted." if args.warm_up else ""), "",
         "| strategy | pool | query s | forward s | query / forward | "
         "selector steps | selector s | scoring s | batch s | peak MB | "
-        "forward peak MB | features MB | peak / features |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        "forward peak MB | features MB | peak / features | "
+        "beyond forward / features |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "---:|"]
 
     def sec(value):
         return "-" if value is None else f"{value:.1f}"
@@ -256,7 +261,8 @@ def single_machine(args, argv):
             f"{sec(r.get('train'))} | {sec(r.get('score'))} | "
             f"{sec(r.get('select'))} | "
             f"{r['peak_mb']:.0f} | {r['forward_peak_mb']:.0f} | "
-            f"{r['feature_mb']:.0f} | {r['peak_mb'] / r['feature_mb']:.2f} |")
+            f"{r['feature_mb']:.0f} | {r['peak_mb'] / r['feature_mb']:.2f} | "
+            f"{(r['peak_mb'] - r['forward_peak_mb']) / r['feature_mb']:.2f} |")
     return lines
 
 
