@@ -49,6 +49,16 @@ def test_score_quality_quick(tmp_path):
         assert f"## `{protocol}`" in text
 
 
+def test_probcover_radius_quick(tmp_path):
+    out = tmp_path / "radius.md"
+    run_script("probcover_radius.py", "--quick", "--out", out)
+    text = out.read_text()
+    assert "## digits, `pixels` view" in text
+    heuristic = text.split("Heuristic radius: ")[1].split(".\n")[0]
+    assert f"| **{heuristic}** |" in text  # its row is there, in bold
+    assert text.count("| 0.200 |") == 1
+
+
 @pytest.mark.slow
 def test_label_efficiency_quick_and_report(tmp_path):
     runs, results = tmp_path / "runs", tmp_path / "results"

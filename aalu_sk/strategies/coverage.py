@@ -23,7 +23,7 @@ from ..validation import check_number, check_samples
 
 __all__ = ["l2_normalize", "kmeans_labels", "typicality", "typiclust",
            "coverage_graph", "ball_purity", "purity_delta", "probcover",
-           "MINIBATCH_ABOVE"]
+           "covered_fraction", "MINIBATCH_ABOVE"]
 
 log = logging.getLogger("aalu_sk.strategies")
 
@@ -308,6 +308,50 @@ def coverage_graph(features, delta):
 
 def _check_delta(delta):
     return float(check_number(delta, "delta", low=0, finite=True))
+
+
+def covered_fraction(features, centers, delta):
+    """Fraction of rows within ``delta`` of at least one of ``centers``.
+
+    ProbCover's objective: after a query, ``centers`` are the labeled rows
+    and the picks. A low value says the radius is too small for the
+    budget (every label covers little beyond itself).
+
+    Parameters
+    ----------
+    features : array-like of shape (n_samples, n_features)
+    centers : array-like of int
+        Row indices (may be empty: 0.0).
+    delta : float
+
+    Returns
+    -------
+    fraction : float
+        In [0, 1]; a ball holds the rows at distance ``<= delta``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from aalu_sk.strategies.coverage import covered_fraction
+    >>> X = np.array([[0.0], [0.5], [1.0], [5.0]])
+    >>> covered_fraction(X, [0], delta=0.6)
+    0.5
+    """
+    X = _check_features(features)
+    delta = _check_delta(delta)
+    centers = np.asarray(centers, dtype=np.int64).reshape(-1)
+    if centers.size and (centers.min() < 0 or centers.max() >= X.shape[0]):
+        raise ValueError(f"centers must be row indices in [0, "
+                         f"{X.shape[0]}); got {centers.min()} to "
+                         f"{centers.max()}.")
+    if not centers.size:
+        return 0.0
+    balls = NearestNeighbors(radius=delta).fit(X).radius_neighbors(
+        X[centers], return_distance=False)
+    covered = np.zeros(X.shape[0], dtype=bool)
+    for ball in balls:
+        covered[ball] = True
+    return float(covered.mean())
 
 
 def ball_purity(features, pseudo_labels, delta):

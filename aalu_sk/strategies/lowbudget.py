@@ -15,6 +15,7 @@ The classes only build the view; the selection is in
 :mod:`aalu_sk.strategies.coverage`.
 """
 
+import logging
 import numbers
 
 import numpy as np
@@ -22,7 +23,10 @@ import numpy as np
 from ..representation import PixelPCA
 from ..representation.base import fitted_representation
 from .base import BaseQueryStrategy, class_count
-from .coverage import l2_normalize, probcover, purity_delta, typiclust
+from .coverage import (covered_fraction, l2_normalize, probcover,
+                       purity_delta, typiclust)
+
+log = logging.getLogger("aalu_sk.strategies")
 
 __all__ = ["TypiClustSampler", "ProbCoverSampler"]
 
@@ -189,6 +193,11 @@ class ProbCoverSampler(_LabelFreeSampler):
         the query.
     delta_ : float
         The radius the last query used.
+    coverage_ : float
+        Fraction of the embedded samples (labeled and pool) within
+        ``delta_`` of a labeled or picked sample after the last query
+        (:func:`~aalu_sk.strategies.coverage.covered_fraction`): a low
+        value with many labels says ``delta`` is too small for the budget.
     n_classes_ : int or None
         The heuristic's number of pseudo-classes in the last query (None
         when ``delta`` was given).
@@ -257,4 +266,11 @@ class ProbCoverSampler(_LabelFreeSampler):
         n_lab = X_labeled.shape[0]
         picked, degrees = probcover(emb, np.arange(n_lab), n_instances,
                                     delta, random_state=rng)
+        self.coverage_ = covered_fraction(
+            emb, np.concatenate([np.arange(n_lab), picked]), delta)
+        log.info("probcover: delta %.3g (%s): the %d labeled and %d picked "
+                 "samples cover %.0f%% of the %d embedded", delta,
+                 "given" if self.delta is not None else
+                 f"purity heuristic, alpha={self.alpha}", n_lab, len(picked),
+                 100 * self.coverage_, emb.shape[0])
         return picked - n_lab, degrees[n_lab:]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from aalu_sk.strategies.coverage import (ball_purity, coverage_graph,
+                                         covered_fraction,
                                          kmeans_labels, l2_normalize,
                                          probcover, purity_delta, typicality,
                                          typiclust)
@@ -198,6 +199,20 @@ def test_probcover_is_seeded_and_skips_labeled_rows():
     firsts = {int(probcover(ties, [], 1, 0.5, random_state=s)[0][0])
               for s in range(10)}
     assert len(firsts) > 1
+
+
+def test_covered_fraction_counts_each_row_once_within_delta():
+    X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [8.0], [9.0]])
+    assert covered_fraction(X, [], 1.0) == 0.0
+    assert covered_fraction(X, [2], 1.0) == 3 / 7       # {1, 2, 3}
+    assert covered_fraction(X, [2, 3], 1.0) == 4 / 7    # overlap once
+    assert covered_fraction(X, [2, 5], 1.0) == 5 / 7
+    assert covered_fraction(X, [2], 0.99) == 1 / 7      # closed balls
+    # the greedy picks of probcover cover what its degrees promised
+    picks, degrees = probcover(X, [], 1, delta=1.0, random_state=0)
+    assert covered_fraction(X, picks, 1.0) == degrees[picks[0]] / 7
+    with pytest.raises(ValueError, match="centers must be row indices"):
+        covered_fraction(X, [7], 1.0)
 
 
 @pytest.mark.parametrize("delta", [-1.0, np.inf, "0.5", None])

@@ -78,6 +78,12 @@ def test_probcover_picks_outside_the_covered_blob():
     rest = np.delete(blob, [centre])
     assert rest[picks].tolist() == [1, 2]  # larger uncovered blob first
     assert qs.delta_ == 8.0 and qs.scores_[rest == 0].max() == 0
+    # the labeled blob 0 and the picked 1 and 2: every sample is covered
+    assert qs.coverage_ == 1.0
+    small = ProbCoverSampler(representation=IDENTITY, delta=1e-9,
+                             normalize=False, random_state=0)
+    small.query(X[[centre]], [0], pool, None, 2)
+    assert small.coverage_ == 3 / len(X)  # each ball holds its centre only
 
 
 def test_picks_are_the_pure_functions_on_the_view():
