@@ -429,14 +429,17 @@ class ImageClassifier(NeuralNetClassifier):
     def _set_representation(self, representation):
         if getattr(self, "representation_", None) is not representation:
             self.representation_ = representation
-            self._embedding_cache = EmbeddingCache(representation)
+            self._embedding_cache = EmbeddingCache(representation,
+                                                   shared=True)
 
     def embed(self, X):
         """The representation's label-free embedding of images ``X``.
 
         Cached image by image
-        (:class:`~aalu_sk.representation.EmbeddingCache`), so a pool
-        embedded once is not embedded again in later fits and queries.
+        (:class:`~aalu_sk.representation.EmbeddingCache`, shared by every
+        classifier on the same fitted representation, clones included), so
+        a pool embedded once is not embedded again in later fits and
+        queries.
         Works before :meth:`fit` when the ``representation`` passed in is
         already fitted (e.g. to choose the first images to label). With ``finetune=True`` it is still the
         representation's embedding, not the fine-tuned encoder's.
@@ -465,7 +468,8 @@ class ImageClassifier(NeuralNetClassifier):
                     "fit the classifier.") from None
             self._set_representation(self.representation)
         if getattr(self, "_embedding_cache", None) is None:  # unpickled
-            self._embedding_cache = EmbeddingCache(self.representation_)
+            self._embedding_cache = EmbeddingCache(self.representation_,
+                                                   shared=True)
         return self._embedding_cache.transform(X)
 
     def predict_proba(self, X):

@@ -456,6 +456,37 @@ def test_embeddings_are_cached_across_fits_and_queries(split, representation):
     assert rep.n_embedded == len(X_pool) + len(X_l)
 
 
+def test_clones_share_the_embeddings_until_the_representation_is_refit(
+        split):
+    # The runner trains clone(template) in every cycle: the pool is
+    # embedded in the first cycle only.
+    from sklearn.base import clone
+
+    pool = np.concatenate([split[0], split[2]])
+    rep = CountingEmbedding(epochs=1, batch_size=100, random_state=0).fit(
+        pool)
+    template = _rep_net(rep, max_epochs=1)
+    first = clone(template).fit(split[0], split[1])
+    Z = first.embed(split[2])
+    assert rep.n_embedded == len(split[0]) + len(split[2])
+    second = clone(template).fit(split[0], split[1])
+    np.testing.assert_array_equal(second.embed(split[2]), Z)
+    assert rep.n_embedded == len(split[0]) + len(split[2])  # none again
+    # Fitted again (new encoder_): nothing of the old fit is returned.
+    rep.set_params(random_state=1).fit(pool)
+    rep.n_embedded = 0
+    Z_new = first.embed(split[2])
+    assert rep.n_embedded == len(split[2])
+    np.testing.assert_allclose(Z_new, rep.transform(split[2]), rtol=1e-5,
+                               atol=1e-6)
+    assert not np.allclose(Z_new, Z)
+    # A classifier on another fitted representation shares nothing.
+    other = CountingEmbedding(epochs=1, batch_size=100, random_state=0).fit(
+        pool)
+    _rep_net(other).embed(split[2])
+    assert other.n_embedded == len(split[2])
+
+
 def test_an_unfitted_representation_is_fitted_on_the_training_images(split):
     rep = SelfSupervisedEmbedding(epochs=1, batch_size=30, random_state=0)
     net = _rep_net(rep, max_epochs=1)

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -117,16 +118,31 @@ class EmbeddingCache:
     representation : fitted transformer
     max_items : int, default=1_000_000
         Images remembered at most (the oldest are dropped first).
+    shared : bool, default=False
+        Share the remembered embeddings with every other shared cache of
+        the same representation object while it stays fitted the same way
+        (the classifiers of an active-learning loop, each a clone reading
+        one fitted representation, embed the pool once between them).
+        Fitting the representation again (new fitted attributes) starts
+        afresh, so no embedding of the earlier fit is ever returned.
     """
 
-    def __init__(self, representation, max_items=1_000_000):
+    def __init__(self, representation, max_items=1_000_000, shared=False):
         self.representation = representation
         self.max_items = max_items
-        self._rows = OrderedDict()
+        self.shared = shared
+        self._state = _fitted_state(representation)
+        self._rows = _shared_rows(representation, self._state) if shared \
+            else OrderedDict()
 
     def transform(self, X):
         """Embeddings of images ``X``, computing only the ones not seen yet."""
         X = check_images(X)
+        state = _fitted_state(self.representation)
+        if not _same_state(state, self._state):  # refitted since
+            self._state = state
+            self._rows = _shared_rows(self.representation, state) \
+                if self.shared else OrderedDict()
         keys = [key.tobytes() for key in pixel_keys(X)]
         missing = [i for i, k in enumerate(keys) if k not in self._rows]
         if missing:
@@ -136,10 +152,41 @@ class EmbeddingCache:
                 self._rows[keys[i]] = row
             while len(self._rows) > self.max_items:
                 self._rows.popitem(last=False)
-            if len(self._rows) < len(set(keys)):  # more than fits: no cache
+            if not all(k in self._rows for k in keys):  # more than fits
                 return np.asarray(self.representation.transform(X),
                                   dtype=np.float32)
         return np.stack([self._rows[k] for k in keys])
+
+
+#: representation -> (fitted state, rows) of the shared caches; an entry
+#: holds no reference to its representation, so it goes when that does.
+_SHARED_ROWS = weakref.WeakKeyDictionary()
+
+
+def _fitted_state(representation):
+    """The fitted attributes (``name_``) of ``representation``, by object.
+
+    A fit assigns new objects to them, so an unchanged tuple (compared with
+    ``is``) means the same fit. The tuple keeps those objects alive, so
+    their ids cannot be reused while it is compared against.
+    """
+    return tuple((k, v) for k, v in sorted(vars(representation).items())
+                 if k.endswith("_") and not k.startswith("__"))
+
+
+def _same_state(a, b):
+    return len(a) == len(b) and all(
+        ka == kb and va is vb for (ka, va), (kb, vb) in zip(a, b))
+
+
+def _shared_rows(representation, state):
+    try:
+        entry = _SHARED_ROWS.get(representation)
+        if entry is None or not _same_state(entry[0], state):
+            entry = _SHARED_ROWS[representation] = (state, OrderedDict())
+    except TypeError:  # not hashable or not weak-referenceable: no sharing
+        return OrderedDict()
+    return entry[1]
 
 
 def pixel_keys(X):
