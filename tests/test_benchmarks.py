@@ -49,6 +49,14 @@ def test_score_quality_quick(tmp_path):
         assert f"## `{protocol}`" in text
 
 
+def test_query_cost_quick(tmp_path):
+    out = tmp_path / "cost.md"
+    run_script("query_cost.py", "--quick", "--out", out)
+    text = out.read_text()
+    # digits-small's first query past the cold start: 120 labeled, +60
+    assert "| digits-small | 120 | 60 |" in text
+
+
 def test_probcover_radius_quick(tmp_path):
     out = tmp_path / "radius.md"
     run_script("probcover_radius.py", "--quick", "--out", out)
