@@ -170,7 +170,8 @@ def _fitted_state(representation):
     ``is``) means the same fit. The tuple keeps those objects alive, so
     their ids cannot be reused while it is compared against.
     """
-    return tuple((k, v) for k, v in sorted(vars(representation).items())
+    attributes = getattr(representation, "__dict__", {})
+    return tuple((k, v) for k, v in sorted(attributes.items())
                  if k.endswith("_") and not k.startswith("__"))
 
 
