@@ -268,9 +268,9 @@ class ProbCoverSampler(_LabelFreeSampler):
                                     delta, random_state=rng)
         self.coverage_ = covered_fraction(
             emb, np.concatenate([np.arange(n_lab), picked]), delta)
-        log.info("probcover: delta %.3g (%s): the %d labeled and %d picked "
-                 "samples cover %.0f%% of the %d embedded", delta,
+        log.info("probcover: delta %.3g (%s): the %d labeled and %d "
+                 "picked samples cover %.0f%% of the %d embedded", delta,
                  "given" if self.delta is not None else
-                 f"purity heuristic, alpha={self.alpha}", n_lab, len(picked),
-                 100 * self.coverage_, emb.shape[0])
+                 f"purity heuristic, alpha={self.alpha}", n_lab,
+                 len(picked), 100 * self.coverage_, emb.shape[0])
         return picked - n_lab, degrees[n_lab:]
