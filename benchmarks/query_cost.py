@@ -73,7 +73,10 @@ def first_aalu_size(template, n_classes, sizes):
     _, params = sampler._check_params()
     threshold = sampler._cold_start_until(template, params) * n_classes
     later = [s for s in sizes[:-1] if s >= threshold]
-    return later[0] if later else sizes[-2]
+    if not later:  # every query would be the cold start's: nothing to time
+        raise ValueError(f"no query of the schedule {sizes} is past the "
+                         f"cold start ({threshold} labels)")
+    return later[0]
 
 
 def _strategy(config, name, seed, cycle):
