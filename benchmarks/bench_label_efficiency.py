@@ -19,6 +19,11 @@ and on average, the paired difference to random and to the best baseline
 with a 95% bootstrap interval over seeds, and the query time. The run of
 each (protocol, strategy) lives in its own checkpointed folder under
 ``runs/bench/label_efficiency``: after a stop, the same command resumes.
+The report's rows go to ``results/label_efficiency.csv`` (and the
+full-data accuracies to ``results/label_efficiency_full_data.json``),
+which are committed: a later report takes the rows of every run its run
+folder does not hold from there, so a fresh clone can add one strategy's
+runs to the page without rerunning the others.
 
 Usage::
 
@@ -174,15 +179,50 @@ def run_all(protocols, strategies, seeds, quick, run_dir, jobs):
                   flush=True)
 
 
-def _rows(run_dir, protocol, strategies):
+_INTEGER = ("seed", "cycle", "n_labeled", "n_selected")
+
+
+def read_archive(results_dir):
+    """The committed rows: ``{(protocol, strategy): rows}`` and full data.
+
+    ``label_efficiency.csv`` and ``label_efficiency_full_data.json`` as an
+    earlier report wrote them; empty where they do not exist.
+    """
+    import csv
+    import json
+
+    rows, full = {}, {}
+    path = results_dir / "label_efficiency.csv"
+    if path.is_file():
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                key = row.pop("protocol"), row["strategy"]
+                rows.setdefault(key, []).append({
+                    k: (v if k == "strategy" else None if v == "" else
+                        int(v) if k in _INTEGER else float(v))
+                    for k, v in row.items()})
+    path = results_dir / "label_efficiency_full_data.json"
+    if path.is_file():
+        full = json.loads(path.read_text())
+    return rows, full
+
+
+def _rows(run_dir, protocol, strategies, archive=None):
+    """Each strategy's rows: its run folder's, else the archive's.
+
+    Returns the rows and the strategies whose rows came from the archive.
+    """
     from aalu_sk.experiment import load_results
 
-    rows = []
+    rows, archived = [], []
     for s in strategies:
         folder = run_dir / protocol / s.replace("+", "_")
         if (folder / "results.csv").is_file():
             rows += [dict(r, strategy=s) for r in load_results(folder)]
-    return rows
+        elif (protocol, s) in (archive or {}):
+            rows += archive[protocol, s]
+            archived.append(s)
+    return rows, archived
 
 
 def _fmt(d):
@@ -246,7 +286,7 @@ def _full_accuracy(run_dir, protocol):
 
 
 def protocol_report(protocol, rows, figure_path, strategies=(),
-                    full_accuracy=None):
+                    full_accuracy=None, archived=()):
     """Markdown for one protocol, and its learning-curve figure."""
     from aalu_sk.experiment.plotting import (aggregate, learning_curve_auc,
                                             plot_learning_curves)
@@ -287,6 +327,10 @@ def protocol_report(protocol, rows, figure_path, strategies=(),
              f"initial set and first model), with a 95% bootstrap interval "
              f"over seeds; 'worst' is the lowest per-seed difference.", ""]
     absent = [s for s in strategies if s not in complete]
+    if archived:
+        lines += ["From the committed `label_efficiency.csv` (runs made by "
+                  "earlier invocations, not in this run folder): " +
+                  ", ".join(f"`{s}`" for s in archived) + ".", ""]
     if absent:
         lines += ["Not run (or not complete) on this protocol: " +
                   ", ".join(f"`{s}`" for s in absent) + ".", ""]
@@ -359,8 +403,10 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
              f"{SELECTOR['vaal_channels']}." +
              (f" Wall time of this invocation: {wall:.0f} s." if wall else
               " This invocation only rebuilt the report: the runs are the "
-              "run folders' checkpointed results, made on this machine by "
-              "earlier invocations (without --report-only) of this script."),
+              "run folders' checkpointed results and, for runs not there, "
+              "the committed `label_efficiency.csv`'s rows, made on this "
+              "machine by earlier invocations (without --report-only) of "
+              "this script."),
              ""]
     missing = {"protocols": [p for p in PROTOCOLS if p not in protocols],
                "strategies": [s for s in AALU + BASELINES
@@ -371,17 +417,27 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
         parts += ["**Not in this run** (the full benchmark has them): " +
                   "; ".join(left_out) + ".", ""]
     csv_rows = []
+    archive, archived_full = read_archive(results_dir)
+    full_data = {}
     for protocol in protocols:
-        rows = _rows(run_dir, protocol, strategies)
+        rows, archived = _rows(run_dir, protocol, strategies, archive)
         if not rows:
             continue
         csv_rows += [dict(r, protocol=protocol) for r in rows]
+        full = _full_accuracy(run_dir, protocol) or \
+            archived_full.get(protocol)
+        if full:
+            full_data[protocol] = full
         parts.append(protocol_report(
             protocol, rows, results_dir / f"label_efficiency_{protocol}.png",
-            strategies, _full_accuracy(run_dir, protocol)))
+            strategies, full, archived))
     (results_dir / "label_efficiency.md").write_text("\n".join(parts))
     if csv_rows:
         import csv
+        import json
+
+        (results_dir / "label_efficiency_full_data.json").write_text(
+            json.dumps(full_data, indent=1, sort_keys=True) + "\n")
 
         with open(results_dir / "label_efficiency.csv", "w",
                   newline="") as f:

@@ -78,6 +78,25 @@ def test_label_efficiency_quick_and_report(tmp_path):
     text = (results / "label_efficiency.md").read_text()
     assert "## Protocol `digits-small`" in text
     assert "Targets for the default `aalu`" in text
+    assert "From the committed" not in text
+    # A later report without a run's folder takes its rows from the CSV
+    # the first one wrote: the same page, said to be from the archive.
+    archive = (results / "label_efficiency.csv").read_text()
+    full = (results / "label_efficiency_full_data.json").read_text()
+    assert '"digits-small"' in full
+    import shutil
+
+    shutil.rmtree(runs / "digits-small" / "margin_div")
+    run_script("bench_label_efficiency.py", "--quick", "--report-only",
+               *common)
+    again = (results / "label_efficiency.md").read_text()
+    assert "From the committed `label_efficiency.csv` (runs made by " \
+        "earlier invocations, not in this run folder): `margin+div`." in again
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    assert table == [line for line in again.splitlines()
+                     if line.startswith("| ")]
+    assert (results / "label_efficiency.csv").read_text() == archive
+    assert (results / "label_efficiency_full_data.json").read_text() == full
 
 
 def test_label_efficiency_ablation_is_the_default_with_p_in_class_order(
