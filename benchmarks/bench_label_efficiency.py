@@ -22,8 +22,10 @@ each (protocol, strategy) lives in its own checkpointed folder under
 The report's rows go to ``results/label_efficiency.csv`` (and the
 full-data accuracies to ``results/label_efficiency_full_data.json``),
 which are committed: a later report takes the rows of every run its run
-folder does not hold from there, so a fresh clone can add one strategy's
-runs to the page without rerunning the others.
+folder does not hold from there, and keeps the runs it does not show, so
+a fresh clone can add one strategy's runs to the page without rerunning
+the others (run it, then ``--report-only`` with the default protocols and
+strategies).
 
 Usage::
 
@@ -99,7 +101,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--protocols", default=",".join(PROTOCOLS),
                         help="comma-separated, of %(default)s")
-    parser.add_argument("--strategies", default=",".join(AALU + BASELINES))
+    parser.add_argument("--strategies", default=None,
+                        help="comma-separated; default: every one, "
+                             "--quick: aalu,aalu_paper,random,margin+div")
     parser.add_argument("--seeds", type=int, nargs="+",
                         default=[0, 1, 2, 3, 4])
     parser.add_argument("--jobs", type=int, default=1,
@@ -432,6 +436,12 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
             protocol, rows, results_dir / f"label_efficiency_{protocol}.png",
             strategies, full, archived))
     (results_dir / "label_efficiency.md").write_text("\n".join(parts))
+    # The archive keeps every run this report did not cover.
+    for (protocol, strategy), rows in archive.items():
+        if protocol not in protocols or strategy not in strategies:
+            csv_rows += [dict(r, protocol=protocol) for r in rows]
+    for protocol, full in archived_full.items():
+        full_data.setdefault(protocol, full)
     if csv_rows:
         import csv
         import json
@@ -451,16 +461,22 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
 def main(argv=None):
     args = parse_args(argv)
     protocols = args.protocols.split(",")
-    strategies = args.strategies.split(",")
+    strategies = (args.strategies.split(",") if args.strategies else
+                  list(AALU + BASELINES))
     seeds = args.seeds
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
         raise SystemExit(f"unknown protocols {unknown}; use {list(PROTOCOLS)}")
+    unknown = [s for s in strategies if s not in AALU + BASELINES]
+    if unknown:
+        raise SystemExit(f"unknown strategies {unknown}; use "
+                         f"{list(AALU + BASELINES)}")
     run_dir = args.run_dir or ROOT / "runs" / "bench" / "label_efficiency"
     results_dir = args.results_dir or ROOT / "benchmarks" / "results"
     if args.quick:
-        seeds, strategies = seeds[:2], ["aalu", "aalu_paper", "random",
-                                        "margin+div"]
+        seeds = seeds[:2]
+        if not args.strategies:
+            strategies = ["aalu", "aalu_paper", "random", "margin+div"]
         run_dir = args.run_dir or ROOT / "runs" / "bench-quick" / \
             "label_efficiency"
         results_dir = args.results_dir or ROOT / "runs" / "bench-quick"

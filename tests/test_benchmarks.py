@@ -97,6 +97,13 @@ def test_label_efficiency_quick_and_report(tmp_path):
                      if line.startswith("| ")]
     assert (results / "label_efficiency.csv").read_text() == archive
     assert (results / "label_efficiency_full_data.json").read_text() == full
+    # A report on fewer strategies keeps the others' rows in the archive.
+    run_script("bench_label_efficiency.py", "--quick", "--report-only",
+               "--strategies", "random", *common)
+    assert "| margin+div |" not in (results / "label_efficiency.md").read_text()
+    assert sorted((results / "label_efficiency.csv").read_text()
+                  .splitlines()) == sorted(archive.splitlines())
+    assert (results / "label_efficiency_full_data.json").read_text() == full
 
 
 def test_label_efficiency_ablation_is_the_default_with_p_in_class_order(
