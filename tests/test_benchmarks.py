@@ -7,6 +7,7 @@ next time someone regenerates the results.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -84,8 +85,6 @@ def test_label_efficiency_quick_and_report(tmp_path):
     archive = (results / "label_efficiency.csv").read_text()
     full = (results / "label_efficiency_full_data.json").read_text()
     assert '"digits-small"' in full
-    import shutil
-
     shutil.rmtree(runs / "digits-small" / "margin_div")
     run_script("bench_label_efficiency.py", "--quick", "--report-only",
                *common)
