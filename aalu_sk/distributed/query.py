@@ -29,8 +29,10 @@ The random draws are the local path's, in the same order, from the
 strategy's ``random_state`` (by construction: it is the same code), so
 the same data and seed give the same ids
 as ``strategy.query`` on the images in the dataset's order, up to the
-floating-point effect of batch composition on the task model's outputs
-(none when blocks hold multiples of the estimator's ``batch_size``).
+last bits of the task model's outputs: batch composition moves them
+(blocks holding multiples of the estimator's ``batch_size`` avoid that),
+and so may another process's kernels. Rows whose scores are within about
+1e-6 of each other may then trade places.
 """
 
 import time
