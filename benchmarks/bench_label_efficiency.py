@@ -183,28 +183,22 @@ def run_all(protocols, strategies, seeds, quick, run_dir, jobs):
                   flush=True)
 
 
-_INTEGER = ("seed", "cycle", "n_labeled", "n_selected")
-
-
 def read_archive(results_dir):
     """The committed rows: ``{(protocol, strategy): rows}`` and full data.
 
     ``label_efficiency.csv`` and ``label_efficiency_full_data.json`` as an
     earlier report wrote them; empty where they do not exist.
     """
-    import csv
     import json
+
+    from aalu_sk.experiment import load_results
 
     rows, full = {}, {}
     path = results_dir / "label_efficiency.csv"
     if path.is_file():
-        with open(path, newline="") as f:
-            for row in csv.DictReader(f):
-                key = row.pop("protocol"), row["strategy"]
-                rows.setdefault(key, []).append({
-                    k: (v if k == "strategy" else None if v == "" else
-                        int(v) if k in _INTEGER else float(v))
-                    for k, v in row.items()})
+        for row in load_results(path):
+            rows.setdefault((row.pop("protocol"), row["strategy"]),
+                            []).append(row)
     path = results_dir / "label_efficiency_full_data.json"
     if path.is_file():
         full = json.loads(path.read_text())

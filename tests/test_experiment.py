@@ -223,6 +223,7 @@ def test_labeled_indices_are_distinct_train_positions(full_run, dataset):
 def test_output_files(full_run):
     config, out, rows = full_run
     assert load_results(out) == rows
+    assert load_results(out / "results.csv") == rows  # the file itself
     with open(out / "results.csv", newline="") as file:
         assert tuple(csv.DictReader(file).fieldnames) == RESULT_FIELDS
     assert ExperimentConfig.from_dict(

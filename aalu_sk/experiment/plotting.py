@@ -249,13 +249,32 @@ def plot_query_time(results, path=None, title=None):
     return figure
 
 
-_TYPES = {"strategy": str, "seed": int, "cycle": int, "n_labeled": int,
-          "n_selected": int}
+#: Column types of a results table; other columns are floats, empty
+#: cells None. ``protocol`` is the benchmarks' column for tables that
+#: gather several experiments.
+_TYPES = {"strategy": str, "protocol": str, "seed": int, "cycle": int,
+          "n_labeled": int, "n_selected": int}
 
 
 def load_results(out_dir):
-    """Read an experiment folder's ``results.csv`` as a list of dicts."""
-    path = Path(out_dir) / "results.csv"
+    """Read an experiment's results table as a list of dicts.
+
+    Parameters
+    ----------
+    out_dir : str or path-like
+        An experiment folder (its ``results.csv`` is read) or a CSV file
+        with the same columns (a benchmark's table, which may add a
+        ``protocol`` column).
+
+    Returns
+    -------
+    rows : list of dict
+        One per row, the numbers typed (ints for seeds, cycles and counts,
+        floats otherwise, None for empty cells).
+    """
+    path = Path(out_dir)
+    if not path.is_file():
+        path = path / "results.csv"
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; is {out_dir} the "
                                 f"output directory of `aalu-sk run`?")
