@@ -284,8 +284,13 @@ def _full_accuracy(run_dir, protocol):
 
 
 def protocol_report(protocol, rows, figure_path, strategies=(),
-                    full_accuracy=None, archived=()):
-    """Markdown for one protocol, and its learning-curve figure."""
+                    full_accuracy=None, archived=(), archived_full=None):
+    """Markdown for one protocol, and its learning-curve figure.
+
+    ``archived_full``: the archive's full-data accuracy, where it differs
+    from this run folder's (the archived rows then do not pair with the
+    folder's: the page says so).
+    """
     from aalu_sk.experiment.plotting import (aggregate, learning_curve_auc,
                                             plot_learning_curves)
     from aalu_sk.experiment.stats import paired_difference
@@ -329,6 +334,14 @@ def protocol_report(protocol, rows, figure_path, strategies=(),
         lines += ["From the committed `label_efficiency.csv` (runs made by "
                   "earlier invocations, not in this run folder): " +
                   ", ".join(f"`{s}`" for s in archived) + ".", ""]
+    if archived and archived_full is not None:
+        lines += [f"**Caution:** the full-data model scores "
+                  f"{100 * full_accuracy:.2f}% in this run folder but "
+                  f"{100 * archived_full:.2f}% in the archive, so the "
+                  f"archived rows were made with other numerics (another "
+                  f"machine, library build or code) and their seeds do not "
+                  f"pair with this folder's runs. Rerun them before "
+                  f"comparing.", ""]
     if absent:
         lines += ["Not run (or not complete) on this protocol: " +
                   ", ".join(f"`{s}`" for s in absent) + ".", ""]
@@ -422,13 +435,20 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
         if not rows:
             continue
         csv_rows += [dict(r, protocol=protocol) for r in rows]
-        full = _full_accuracy(run_dir, protocol) or \
-            archived_full.get(protocol)
+        here = _full_accuracy(run_dir, protocol)
+        full = here or archived_full.get(protocol)
         if full:
             full_data[protocol] = full
+        differs = (archived_full.get(protocol) if archived and here and
+                   archived_full.get(protocol) not in (None, here) else None)
+        if differs is not None:
+            print(f"warning: {protocol}: the full-data model scores {here} "
+                  f"here and {differs} in the archive; the archived rows of "
+                  f"{', '.join(archived)} were made with other numerics "
+                  f"(the page says so): rerun them", file=sys.stderr)
         parts.append(protocol_report(
             protocol, rows, results_dir / f"label_efficiency_{protocol}.png",
-            strategies, full, archived))
+            strategies, full, archived, differs))
     (results_dir / "label_efficiency.md").write_text("\n".join(parts))
     # The archive keeps every run this report did not cover.
     for (protocol, strategy), rows in archive.items():

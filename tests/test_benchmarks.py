@@ -103,6 +103,17 @@ def test_label_efficiency_quick_and_report(tmp_path):
     assert sorted((results / "label_efficiency.csv").read_text()
                   .splitlines()) == sorted(archive.splitlines())
     assert (results / "label_efficiency_full_data.json").read_text() == full
+    # Archived rows whose full-data model scored otherwise were made with
+    # other numerics: the page and the script say so.
+    assert "Caution" not in again
+    (results / "label_efficiency_full_data.json").write_text(
+        full.replace('"digits-small": 0.', '"digits-small": 0.0'))
+    done = run_script("bench_label_efficiency.py", "--quick", "--report-only",
+                      *common)
+    page = (results / "label_efficiency.md").read_text()
+    assert "**Caution:** the full-data model scores" in page
+    assert "digits-small: the full-data model scores" in done.stderr
+    assert "rows of margin+div were made with other numerics" in done.stderr
 
 
 def test_label_efficiency_ablation_is_the_default_with_p_in_class_order(
