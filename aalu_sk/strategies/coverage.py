@@ -439,7 +439,8 @@ def purity_delta(features, n_classes, alpha=0.95, random_state=None):
     return float((lower + s[m]) / 2.0)
 
 
-def probcover(features, labeled, n, delta, random_state=None):
+def probcover(features, labeled, n, delta, random_state=None,
+              return_coverage=False):
     """ProbCover: greedy coverage with balls of radius ``delta``.
 
     Rows within ``delta`` of a labeled row start covered. Each pick is the
@@ -462,6 +463,10 @@ def probcover(features, labeled, n, delta, random_state=None):
         at distance ``<= delta`` (the authors' code: ``< delta``).
     random_state : int, RandomState instance or None, default=None
         Breaks ties.
+    return_coverage : bool, default=False
+        Also return the fraction of rows the labeled rows and the picks
+        cover (:func:`covered_fraction`'s value, without a second
+        neighbour search).
 
     Returns
     -------
@@ -469,6 +474,8 @@ def probcover(features, labeled, n, delta, random_state=None):
         Unlabeled rows, in the order picked.
     degrees : ndarray of shape (n_samples,), dtype int64
         How many uncovered rows each row's ball held before any pick.
+    coverage : float
+        Only with ``return_coverage=True``.
 
     References
     ----------
@@ -509,4 +516,7 @@ def probcover(features, labeled, n, delta, random_state=None):
         log.info("probcover: everything was covered after %d of %d picks; "
                  "the other %d are a seeded random sample (a smaller delta "
                  "keeps the greedy rule choosing).", n - n_random, n, n_random)
-    return np.asarray(picked, dtype=np.int64), initial
+    picked = np.asarray(picked, dtype=np.int64)
+    if return_coverage:
+        return picked, initial, float((~uncovered).mean())
+    return picked, initial

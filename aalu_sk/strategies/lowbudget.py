@@ -23,8 +23,8 @@ import numpy as np
 from ..representation import PixelPCA
 from ..representation.base import fitted_representation
 from .base import BaseQueryStrategy, class_count
-from .coverage import (covered_fraction, l2_normalize, probcover,
-                       purity_delta, typiclust)
+from .coverage import (l2_normalize, probcover, purity_delta,
+                       typiclust)
 
 log = logging.getLogger("aalu_sk.strategies")
 
@@ -264,10 +264,9 @@ class ProbCoverSampler(_LabelFreeSampler):
                                  random_state=rng)
         self.delta_ = delta
         n_lab = X_labeled.shape[0]
-        picked, degrees = probcover(emb, np.arange(n_lab), n_instances,
-                                    delta, random_state=rng)
-        self.coverage_ = covered_fraction(
-            emb, np.concatenate([np.arange(n_lab), picked]), delta)
+        picked, degrees, self.coverage_ = probcover(
+            emb, np.arange(n_lab), n_instances, delta, random_state=rng,
+            return_coverage=True)
         log.info("probcover: delta %.3g (%s): the %d labeled and %d "
                  "picked samples cover %.0f%% of the %d embedded", delta,
                  "given" if self.delta is not None else

@@ -189,6 +189,20 @@ def test_probcover_falls_back_to_random_when_all_is_covered(caplog):
     assert picks[2:].tolist() != other[2:].tolist()
 
 
+def test_probcover_returns_the_coverage_of_labeled_and_picked_rows():
+    X = np.random.RandomState(1).rand(200, 2)
+    labeled = np.arange(0, 200, 25)
+    for n in (1, 10, 60):
+        picks, degrees, coverage = probcover(X, labeled, n, delta=0.08,
+                                             random_state=0,
+                                             return_coverage=True)
+        assert coverage == covered_fraction(
+            X, np.concatenate([labeled, picks]), 0.08)
+        np.testing.assert_array_equal(
+            picks, probcover(X, labeled, n, 0.08, random_state=0)[0])
+    assert 0 < covered_fraction(X, labeled, 0.08) < coverage <= 1
+
+
 def test_probcover_is_seeded_and_skips_labeled_rows():
     X = np.random.RandomState(0).rand(150, 3)
     a, _ = probcover(X, np.arange(0, 150, 3), 20, delta=0.2, random_state=4)
