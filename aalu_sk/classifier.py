@@ -27,7 +27,8 @@ from .augmentation import augment_batch, check_augment
 from .features import TaskOutputs
 from .modules import TASK_MODULES, EmbeddingHead, RepresentationNet
 from .representation.base import (EmbeddingCache, check_representation,
-                                  fitted_representation, is_fitted)
+                                  fitted_representation, is_fitted,
+                                  is_frozen_head)
 from .validation import (array_fingerprint, as_image_tensor, check_images,
                          check_labels, image_shape, to_tensor)
 
@@ -295,7 +296,7 @@ class ImageClassifier(NeuralNetClassifier):
         return RepresentationNet(copy.deepcopy(encoder).train(), head)
 
     def _frozen(self):
-        return self.representation is not None and not self.finetune
+        return is_frozen_head(self)
 
     def get_dataset(self, X, y=None):
         if isinstance(X, torch.utils.data.Dataset):

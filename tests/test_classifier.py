@@ -571,3 +571,15 @@ def test_fitted_net_with_representation_unpickles_in_a_fresh_process(
     X = split[4][:25]
     expected = np.hstack([net.predict_proba(X), net.embed(X)])
     np.testing.assert_allclose(np.load(out), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_frozen_head_is_a_representation_without_finetuning(
+        representation):
+    from sklearn.linear_model import LogisticRegression
+
+    from aalu_sk.representation.base import is_frozen_head
+
+    assert is_frozen_head(_rep_net(representation))
+    assert not is_frozen_head(_rep_net(representation, finetune=True))
+    assert not is_frozen_head(ImageClassifier("small_cnn", num_classes=10))
+    assert not is_frozen_head(LogisticRegression())

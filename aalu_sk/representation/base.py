@@ -106,6 +106,17 @@ def fitted_representation(representation, X):
     return clone(representation).fit(X)
 
 
+def is_frozen_head(estimator):
+    """Whether ``estimator`` is a head on a frozen label-free representation.
+
+    True for a classifier with a ``representation`` and ``finetune``
+    false (:class:`~aalu_sk.ImageClassifier`'s frozen mode); False for any
+    other estimator.
+    """
+    return getattr(estimator, "representation", None) is not None and \
+        not getattr(estimator, "finetune", False)
+
+
 class EmbeddingCache:
     """Embeddings of a fitted representation, remembered image by image.
 

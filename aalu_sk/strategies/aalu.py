@@ -11,6 +11,7 @@ from .._logging import progress_bar
 from .._runtime import resolve_device, seed_from, seeded
 from ..modules import Assistant, FeatureVAE
 from ..pools import top_batch
+from ..representation.base import is_frozen_head
 from ..validation import (array_fingerprint, check_nonnegative_numbers,
                           check_number, check_positive_ints, check_samples)
 from ._batching import (LossPlateau, budget_sample, epoch_batches, epoch_plan,
@@ -418,7 +419,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         on a frozen representation, else the preset's value.
         """
         if self.cold_start_until == "auto" and self.preset == "default" \
-                and _frozen_head(estimator):
+                and is_frozen_head(estimator):
             return COLD_START_UNTIL_FROZEN
         return config["cold_start_until"]
 
@@ -813,12 +814,6 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         self.n_steps_, self.converged_ = done, converged
         self.loss_curve_ = [] if monitor is None else monitor.curve
         return vae, assistant, history
-
-
-def _frozen_head(estimator):
-    """Whether ``estimator`` is a head on a frozen label-free representation."""
-    return getattr(estimator, "representation", None) is not None and \
-        not getattr(estimator, "finetune", False)
 
 
 class AssistantScorer(FittedSelectorScorer):
