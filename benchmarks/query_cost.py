@@ -69,9 +69,8 @@ def first_aalu_size(template, n_classes, sizes):
     """
     from aalu_sk import AdversarialUncertaintySampler
 
-    sampler = AdversarialUncertaintySampler()
-    _, params = sampler._check_params()
-    threshold = sampler._cold_start_until(template, params) * n_classes
+    threshold = AdversarialUncertaintySampler().resolved_config(
+        template)["cold_start_until"] * n_classes
     later = [s for s in sizes[:-1] if s >= threshold]
     if not later:  # every query would be the cold start's: nothing to time
         raise ValueError(f"no query of the schedule {sizes} is past the "

@@ -217,6 +217,9 @@ def _aalu_cold_start_until_frozen():
     def phase(estimator, **params):
         s = AdversarialUncertaintySampler(epochs=3, random_state=0, **params)
         s.query(f_l, y_l, f_u, estimator, 8)
+        # resolved_config says beforehand what the query then used
+        assert AdversarialUncertaintySampler(**params).resolved_config(
+            estimator) == s.config_
         return s.phase_, s.config_["cold_start_until"]
 
     assert phase(head) == ("cold_start", 10)

@@ -435,6 +435,34 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         n_classes = max(1, class_count(labeled.estimator, labeled.y))
         return labeled.n < config["cold_start_until"] * n_classes
 
+    def resolved_config(self, estimator=None):
+        """The preset's parameters as a query with ``estimator`` sets them.
+
+        What ``config_`` holds after a query with this task model, but for
+        ``loss_source="auto"``, which the query resolves from the losses
+        the estimator recorded. ``cold_start_until`` depends on the task
+        model: the default preset ends the cold start at 5 labels per class
+        for a head on a frozen representation.
+
+        Parameters
+        ----------
+        estimator : classifier or None, default=None
+
+        Returns
+        -------
+        config : dict
+
+        Examples
+        --------
+        >>> from aalu_sk import AdversarialUncertaintySampler
+        >>> AdversarialUncertaintySampler().resolved_config()["cold_start_until"]
+        10
+        """
+        _, config = self._check_params()
+        config["cold_start_until"] = self._cold_start_until(estimator,
+                                                            config)
+        return config
+
     def reads_training_losses(self):
         """True when the ranking loss reads losses recorded in training."""
         _, config = self._check_params()
@@ -452,9 +480,7 @@ class AdversarialUncertaintySampler(BaseQueryStrategy):
         return ("features",) + (("proba",) if self.use_prediction else ())
 
     def _select_from_pool(self, pool, labeled, n_instances, rng):
-        _, config = self._check_params()
-        config["cold_start_until"] = self._cold_start_until(
-            labeled.estimator, config)
+        config = self.resolved_config(labeled.estimator)
         self.config_ = config
         if self._in_cold_start(labeled, config):
             # Few labels: the task model is not yet worth listening to;
