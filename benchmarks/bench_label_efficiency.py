@@ -435,13 +435,13 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
         if not rows:
             continue
         csv_rows += [dict(r, protocol=protocol) for r in rows]
-        here, before = (_full_accuracy(run_dir, protocol),
-                        archived_full.get(protocol))
+        here = _full_accuracy(run_dir, protocol)
+        before = archived_full.get(protocol)
         full = here or before
         if full:
             full_data[protocol] = full
-        differs = before if archived and here and before not in (None, here) \
-            else None
+        differs = (before if archived and here and before not in (None, here)
+                   else None)
         if differs is not None:
             print(f"warning: {protocol}: the full-data model scores {here} "
                   f"here and {differs} in the archive; the archived rows of "
