@@ -228,6 +228,33 @@ def _fmt(d):
             f"{100 * d['high']:+.2f}]")
 
 
+def unpaired_first_models(rows):
+    """Strategies whose first model differs from random's, and on which seeds.
+
+    Every strategy of a protocol trains the same first model on the same
+    initial set (:mod:`aalu_sk.experiment.runner`), so its cycle-0 accuracy
+    is the same on a seed. A run whose differs was made with other numerics
+    (another machine, library build or code) and does not pair with the
+    others, whatever the full-data model scored. The reference is random's
+    first model, else the most common one. Returns ``{strategy: [seeds]}``.
+    """
+    from collections import Counter
+
+    first = {}
+    for r in rows:
+        if r["cycle"] == 0:
+            first.setdefault(r["seed"], {})[r["strategy"]] = r["accuracy"]
+    unpaired = {}
+    for seed, by_name in sorted(first.items()):
+        reference = by_name.get("random")
+        if reference is None:
+            reference = Counter(by_name.values()).most_common(1)[0][0]
+        for name, accuracy in by_name.items():
+            if accuracy != reference:
+                unpaired.setdefault(name, []).append(seed)
+    return unpaired
+
+
 def labels_to_reach(rows, names, seeds, full_accuracy,
                     shares=(0.90, 0.95)):
     """Markdown: labels each strategy needed to reach a share of full data.
@@ -342,6 +369,14 @@ def protocol_report(protocol, rows, figure_path, strategies=(),
                   f"machine, library build or code) and their seeds do not "
                   f"pair with this folder's runs. Rerun them before "
                   f"comparing.", ""]
+    unpaired = unpaired_first_models(rows)
+    if unpaired:
+        lines += ["**Caution:** the first model (cycle 0) of " + ", ".join(
+            f"`{name}` (seeds {seeds_of})"
+            for name, seeds_of in unpaired.items()) +
+            " differs from random's on the same seed, so those runs were "
+            "made with other numerics and do not pair with the others. "
+            "Rerun them before comparing.", ""]
     if absent:
         lines += ["Not run (or not complete) on this protocol: " +
                   ", ".join(f"`{s}`" for s in absent) + ".", ""]
@@ -446,6 +481,10 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
             print(f"warning: {protocol}: the full-data model scores {here} "
                   f"here and {differs} in the archive; the archived rows of "
                   f"{', '.join(archived)} were made with other numerics "
+                  f"(the page says so): rerun them", file=sys.stderr)
+        for name, seeds_of in unpaired_first_models(rows).items():
+            print(f"warning: {protocol}: the first model of {name} differs "
+                  f"from random's on seeds {seeds_of}: its runs do not pair "
                   f"(the page says so): rerun them", file=sys.stderr)
         parts.append(protocol_report(
             protocol, rows, results_dir / f"label_efficiency_{protocol}.png",

@@ -114,6 +114,26 @@ def test_label_efficiency_quick_and_report(tmp_path):
     assert "**Caution:** the full-data model scores" in page
     assert "digits-small: the full-data model scores" in done.stderr
     assert "rows of margin+div were made with other numerics" in done.stderr
+    # The same full-data model but another first model: still not paired.
+    (results / "label_efficiency_full_data.json").write_text(full)
+    lines = archive.splitlines()
+    header = lines[0].split(",")
+    col = {name: i for i, name in enumerate(header)}
+    for i, line in enumerate(lines):
+        cells = line.split(",")
+        if cells[col["strategy"]] == "margin+div" and \
+                cells[col["cycle"]] == "0" and cells[col["seed"]] == "1":
+            cells[col["accuracy"]] = "0.01"
+            lines[i] = ",".join(cells)
+    (results / "label_efficiency.csv").write_text("\n".join(lines) + "\n")
+    done = run_script("bench_label_efficiency.py", "--quick", "--report-only",
+                      *common)
+    page = (results / "label_efficiency.md").read_text()
+    assert "the full-data model scores" not in page
+    assert "**Caution:** the first model (cycle 0) of `margin+div` " \
+        "(seeds [1]) differs from random's" in page
+    assert "first model of margin+div differs from random's on seeds [1]" \
+        in done.stderr
 
 
 def test_label_efficiency_ablation_is_the_default_with_p_in_class_order(
@@ -150,6 +170,32 @@ def test_lowbudget_quick(tmp_path):
                      "probcover (delta=0.8)",
                      "skactiveml TypiClust", "skactiveml ProbCover"]
     assert "acc@10" in rows[0] and "acc@30" in rows[0]
+
+
+def test_unpaired_first_models_are_named_with_their_seeds(monkeypatch):
+    """A strategy whose cycle-0 model scored otherwise than random's on a
+    seed was made with other numerics; without random, the majority is the
+    reference."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import bench_label_efficiency as bench
+
+    def rows(first):
+        return [{"strategy": name, "seed": seed, "cycle": cycle,
+                 "accuracy": acc if cycle == 0 else 0.9}
+                for name, accs in first.items()
+                for seed, acc in enumerate(accs) for cycle in (0, 1)]
+
+    same = {"random": [0.5, 0.6], "aalu": [0.5, 0.6], "badge": [0.5, 0.6]}
+    assert bench.unpaired_first_models(rows(same)) == {}
+    other = dict(same, badge=[0.5, 0.61])
+    assert bench.unpaired_first_models(rows(other)) == {"badge": [1]}
+    # random is the reference even when it is the odd one out
+    odd = dict(same, random=[0.4, 0.6])
+    assert bench.unpaired_first_models(rows(odd)) == {"aalu": [0],
+                                                      "badge": [0]}
+    del odd["random"]
+    odd["coreset"] = [0.4, 0.6]
+    assert bench.unpaired_first_models(rows(odd)) == {"coreset": [0]}
 
 
 def test_labels_to_reach_a_share_of_full_data(monkeypatch):
