@@ -233,10 +233,11 @@ def unpaired_first_models(rows):
 
     Every strategy of a protocol trains the same first model on the same
     initial set (:mod:`aalu_sk.experiment.runner`), so its cycle-0 accuracy
-    is the same on a seed. A run whose differs was made with other numerics
-    (another machine, library build or code) and does not pair with the
-    others, whatever the full-data model scored. The reference is random's
-    first model, else the most common one. Returns ``{strategy: [seeds]}``.
+    is the same on a seed. A run whose first model scored otherwise was made
+    with other numerics (another machine, library build or code) and does
+    not pair with the others, whatever the full-data model scored. The
+    reference is random's first model, else the most common one. Returns
+    ``{strategy: [seeds]}``.
     """
     from collections import Counter
 
