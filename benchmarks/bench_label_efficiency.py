@@ -312,12 +312,14 @@ def _full_accuracy(run_dir, protocol):
 
 
 def protocol_report(protocol, rows, figure_path, strategies=(),
-                    full_accuracy=None, archived=(), archived_full=None):
+                    full_accuracy=None, archived=(), archived_full=None,
+                    unpaired=None):
     """Markdown for one protocol, and its learning-curve figure.
 
     ``archived_full``: the archive's full-data accuracy, where it differs
     from this run folder's (the archived rows then do not pair with the
-    folder's: the page says so).
+    folder's: the page says so). ``unpaired``: :func:`unpaired_first_models`
+    of ``rows``, where the caller has it (else computed here).
     """
     from aalu_sk.experiment.plotting import (aggregate, learning_curve_auc,
                                             plot_learning_curves)
@@ -370,7 +372,8 @@ def protocol_report(protocol, rows, figure_path, strategies=(),
                   f"machine, library build or code) and their seeds do not "
                   f"pair with this folder's runs. Rerun them before "
                   f"comparing.", ""]
-    unpaired = unpaired_first_models(rows)
+    if unpaired is None:
+        unpaired = unpaired_first_models(rows)
     if unpaired:
         lines += ["**Caution:** the first model (cycle 0) of " + ", ".join(
             f"`{name}` (seeds {seeds_of})"
@@ -483,13 +486,14 @@ def write_report(protocols, strategies, run_dir, results_dir, wall):
                   f"here and {differs} in the archive; the archived rows of "
                   f"{', '.join(archived)} were made with other numerics "
                   f"(the page says so): rerun them", file=sys.stderr)
-        for name, seeds_of in unpaired_first_models(rows).items():
+        unpaired = unpaired_first_models(rows)
+        for name, seeds_of in unpaired.items():
             print(f"warning: {protocol}: the first model of {name} differs "
                   f"from random's on seeds {seeds_of}: its runs do not pair "
                   f"(the page says so): rerun them", file=sys.stderr)
         parts.append(protocol_report(
             protocol, rows, results_dir / f"label_efficiency_{protocol}.png",
-            strategies, full, archived, differs))
+            strategies, full, archived, differs, unpaired))
     (results_dir / "label_efficiency.md").write_text("\n".join(parts))
     # The archive keeps every run this report did not cover.
     for (protocol, strategy), rows in archive.items():
