@@ -311,6 +311,40 @@ def _full_accuracy(run_dir, protocol):
     return None
 
 
+def same_as_default(protocol, strategy, rows):
+    """Why ``strategy`` makes the default's queries on ``protocol``, or None.
+
+    The cold-start ablations undo a choice that acts only below a number of
+    labels per class: ``aalu_cold10`` moves the switch to 10, where a task
+    model trained from scratch has it anyway, and neither it nor
+    ``aalu_nocold`` changes a query made above the switch. Where the
+    default's first query (its cycle-0 rows) already has that many labels
+    per class, the ablation is the default by construction: the report
+    says so instead of running it (on digits, run anyway, ``aalu_nocold``
+    gave the default's accuracies in every row).
+    """
+    from aalu_sk.experiment import load_dataset
+    from aalu_sk.strategies.aalu import (COLD_START_UNTIL,
+                                         COLD_START_UNTIL_FROZEN)
+
+    if strategy not in ("aalu_nocold", "aalu_cold10"):
+        return None
+    until = COLD_START_UNTIL_FROZEN if "representation" in \
+        PROTOCOLS[protocol] else COLD_START_UNTIL
+    if strategy == "aalu_cold10" and until == 10:
+        return ("for a task model trained from scratch the default's "
+                "cold start ends at 10 labels per class too")
+    first = [r["n_labeled"] for r in rows
+             if r["strategy"] == "aalu" and r["cycle"] == 0]
+    n_classes = len(load_dataset(PROTOCOLS[protocol]["dataset"]).classes)
+    switch = max(until, 10) if strategy == "aalu_cold10" else until
+    if first and min(first) >= switch * n_classes:
+        return (f"the first query has {min(first) / n_classes:g} labels per "
+                f"class, not fewer than the {switch} where the cold start "
+                f"ends, so the cold start never runs")
+    return None
+
+
 def protocol_report(protocol, rows, figure_path, strategies=(),
                     full_accuracy=None, archived=(), archived_full=None,
                     unpaired=None):
@@ -360,6 +394,9 @@ def protocol_report(protocol, rows, figure_path, strategies=(),
              f"initial set and first model), with a 95% bootstrap interval "
              f"over seeds; 'worst' is the lowest per-seed difference.", ""]
     absent = [s for s in strategies if s not in complete]
+    same = {s: same_as_default(protocol, s, rows) for s in absent}
+    same = {s: why for s, why in same.items() if why}
+    absent = [s for s in absent if s not in same]
     if archived:
         lines += ["From the committed `label_efficiency.csv` (runs made by "
                   "earlier invocations, not in this run folder): " +
@@ -381,6 +418,10 @@ def protocol_report(protocol, rows, figure_path, strategies=(),
             " differs from random's on the same seed, so those runs were "
             "made with other numerics and do not pair with the others. "
             "Rerun them before comparing.", ""]
+    if same:
+        lines += ["The default by construction here, so not run: " +
+                  "; ".join(f"`{s}` ({why})" for s, why in same.items()) +
+                  ".", ""]
     if absent:
         lines += ["Not run (or not complete) on this protocol: " +
                   ", ".join(f"`{s}`" for s in absent) + ".", ""]

@@ -218,6 +218,34 @@ def test_labels_to_reach_a_share_of_full_data(monkeypatch):
     assert bench.labels_to_reach(rows, ["random"], [0, 1], None) == []
 
 
+def test_cold_start_ablations_the_default_by_construction(monkeypatch):
+    """aalu_cold10 is the default where the default also switches at 10
+    (from scratch); either ablation is where the first query already has
+    the switch's labels per class; otherwise both must be run."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import bench_label_efficiency as bench
+
+    def first(n):  # the default's cycle-0 rows: n labels, 10 classes
+        return [{"strategy": "aalu", "seed": seed, "cycle": 0,
+                 "n_labeled": n} for seed in (0, 1)]
+
+    same = bench.same_as_default
+    assert "ends at 10" in same("digits-vlow", "aalu_cold10", first(20))
+    assert same("digits-vlow", "aalu_nocold", first(20)) is None
+    assert same("digits-vlow", "aalu_nocold", first(99)) is None
+    assert "10 labels per class" in same("digits-vlow", "aalu_nocold",
+                                         first(100))
+    # a frozen representation switches at 5: cold10 differs below 10
+    assert same("digits-vlow+ssl", "aalu_cold10", first(60)) is None
+    why = same("digits-vlow+ssl", "aalu_nocold", first(60))
+    assert "6 labels per class" in why and "the 5 where" in why
+    assert same("digits-vlow+ssl", "aalu_nocold", first(49)) is None
+    assert same("digits-vlow+ssl", "aalu_cold10", first(100)) is not None
+    assert same("digits-vlow+ssl", "aalu", first(100)) is None
+    assert same("digits-vlow", "aalu_cold10", []) is not None
+    assert same("digits-vlow", "aalu_nocold", []) is None
+
+
 @pytest.mark.slow
 def test_labeling_coldstart_quick(tmp_path):
     out = tmp_path / "coldstart.md"
