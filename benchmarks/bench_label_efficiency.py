@@ -331,14 +331,17 @@ def same_as_default(protocol, strategy, rows):
         return None
     until = COLD_START_UNTIL_FROZEN if "representation" in \
         PROTOCOLS[protocol] else COLD_START_UNTIL
-    if strategy == "aalu_cold10" and until == 10:
-        return ("for a task model trained from scratch the default's "
-                "cold start ends at 10 labels per class too")
+    cold10 = ABLATIONS["aalu_cold10"]["cold_start_until"]
+    if strategy == "aalu_cold10" and until == cold10:
+        return (f"for a task model trained from scratch the default's "
+                f"cold start ends at {cold10} labels per class too")
     first = [r["n_labeled"] for r in rows
              if r["strategy"] == "aalu" and r["cycle"] == 0]
+    if not first:
+        return None
     n_classes = len(load_dataset(PROTOCOLS[protocol]["dataset"]).classes)
-    switch = max(until, 10) if strategy == "aalu_cold10" else until
-    if first and min(first) >= switch * n_classes:
+    switch = max(until, cold10) if strategy == "aalu_cold10" else until
+    if min(first) >= switch * n_classes:
         return (f"the first query has {min(first) / n_classes:g} labels per "
                 f"class, not fewer than the {switch} where the cold start "
                 f"ends, so the cold start never runs")
