@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from _provenance import provenance
+from _replay import REPLAY, REPLAYABLE, ReplayPicks
 from _variants import AALU_V0
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,9 +147,38 @@ def _run_one(protocol, strategy, seeds, quick, folder):
     from aalu_sk.experiment import run_experiment
 
     start = time.perf_counter()
-    run_experiment(_config(protocol, strategy, seeds, quick), folder,
-                   progress=False, representation_dir=folder.parent)
+    config = _config(protocol, strategy, seeds, quick)
+    if strategy in REPLAYABLE and protocol in REPLAY:
+        replay_twin(config, folder, folder.parents[1] / REPLAY[protocol] /
+                    folder.name)
+    else:
+        run_experiment(config, folder, progress=False,
+                       representation_dir=folder.parent)
     return protocol, strategy, time.perf_counter() - start
+
+
+def replay_twin(config, folder, twin_folder):
+    """Run ``config`` with the twin run's picks (:mod:`_replay`).
+
+    The query seconds recorded are the twin's: what the picks cost.
+    """
+    import json
+
+    from aalu_sk.experiment import load_dataset, run_experiment
+    from aalu_sk.experiment import write_report as write_run_report
+    from aalu_sk.experiment.checkpoint import save_checkpoint
+
+    dataset = load_dataset(config.dataset)
+    replay = ReplayPicks(twin_folder, config, dataset)
+    run_experiment(config, folder, progress=False, dataset=dataset,
+                   query=replay, representation_dir=folder.parent)
+    state = json.loads((folder / "checkpoint.json").read_text())
+    for run in state["runs"].values():
+        for row in run["rows"]:
+            row["query_seconds"] = replay.query_seconds(row["seed"],
+                                                        row["cycle"])
+    save_checkpoint(folder, state, config)
+    write_run_report(folder)
 
 
 def fit_representations(protocols, seeds, quick, run_dir):
@@ -396,6 +426,17 @@ def protocol_report(protocol, rows, figure_path, strategies=(),
              f"accuracy (%). Differences are paired by seed (same split, "
              f"initial set and first model), with a 95% bootstrap interval "
              f"over seeds; 'worst' is the lowest per-seed difference.", ""]
+    replayed = [s for s in REPLAYABLE if s in auc] \
+        if protocol in REPLAY else []
+    if replayed:
+        lines += [", ".join(f"`{s}`" for s in replayed) + " took the picks "
+                  f"of their runs on `{REPLAY[protocol]}`: VAAL reads "
+                  f"neither the task model nor the representation, so it "
+                  f"picks the same on both (`benchmarks/_replay.py`; on "
+                  f"digits-vlow and digits-vlow+ssl, run in full, the "
+                  f"picks are identical). The task model was trained and "
+                  f"evaluated every cycle; the query time is the twin "
+                  f"run's.", ""]
     absent = [s for s in strategies if s not in complete]
     same = {s: same_as_default(protocol, s, rows) for s in absent}
     same = {s: why for s, why in same.items() if why}

@@ -254,3 +254,56 @@ def test_labeling_coldstart_quick(tmp_path):
             if line.startswith("| none |") or line.startswith("| pixels |")]
     assert len(rows) == 4                  # the summary and the per-seed rows
     assert "acc. after 2 (36 labels)" in out.read_text()
+
+
+def test_replayed_vaal_picks_what_it_picks_when_run(tmp_path, monkeypatch):
+    """On a protocol that only changes the task model, VAAL replaying its
+    twin's picks makes the rows a real run makes; query seconds are the
+    twin's, and a twin of other settings, seeds or cycles is refused."""
+    import json
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import bench_label_efficiency as bench
+    from aalu_sk.experiment import load_dataset, load_results, run_experiment
+
+    from _replay import ReplayPicks
+
+    monkeypatch.setitem(bench.PROTOCOLS, "digits-vlow+pixels", dict(
+        bench.PROTOCOLS["digits-vlow"], representation="pixels"))
+    seeds = [0, 1]
+    twin = tmp_path / "digits-vlow" / "vaal"
+    run_experiment(bench._config("digits-vlow", "vaal", seeds, True), twin,
+                   progress=False)
+    config = bench._config("digits-vlow+pixels", "vaal", seeds, True)
+    run_experiment(config, tmp_path / "real", progress=False)
+    bench.replay_twin(config, tmp_path / "replayed", twin)
+
+    def runs(folder):
+        state = json.loads((folder / "checkpoint.json").read_text())
+        return {k: r["labeled"] for k, r in state["runs"].items()}
+
+    assert runs(tmp_path / "replayed") == runs(tmp_path / "real")
+    assert runs(twin) == runs(tmp_path / "real")
+    real, replayed = (load_results(tmp_path / name)
+                      for name in ("real", "replayed"))
+    key = ("seed", "cycle", "n_labeled", "accuracy", "n_selected")
+    assert [[r[k] for k in key] for r in replayed] == \
+        [[r[k] for k in key] for r in real]
+    assert [r["query_seconds"] for r in replayed] == \
+        [r["query_seconds"] for r in load_results(twin)]
+    assert (tmp_path / "replayed" / "summary.md").is_file()
+
+    dataset = load_dataset("digits")
+    with pytest.raises(RuntimeError, match=r"no run of seeds \[2\]"):
+        ReplayPicks(twin, bench._config("digits-vlow+pixels", "vaal",
+                                        [0, 1, 2], True), dataset)
+    other = bench._config("digits-vlow+pixels", "vaal", seeds, False)
+    with pytest.raises(RuntimeError, match="other .*'final'"):
+        ReplayPicks(twin, other, dataset)
+    state = json.loads((twin / "checkpoint.json").read_text())
+    state["runs"]["vaal/seed1"]["rows"].pop()
+    (twin / "checkpoint.json").write_text(json.dumps(state))
+    with pytest.raises(RuntimeError, match="seed 1 has 1 of 2 cycles"):
+        ReplayPicks(twin, config, dataset)
+    with pytest.raises(RuntimeError, match="holds no run to replay"):
+        ReplayPicks(tmp_path / "nowhere", config, dataset)
