@@ -12,6 +12,7 @@ cluster (:func:`aalu_sk.distributed.query`); the ids are the same.
 
 import csv
 import pickle
+import re
 import sys
 from pathlib import Path
 
@@ -155,6 +156,35 @@ class _LoadImages:
                                       self.mode)}
 
 
+def _unreadable_image(exc):
+    """:func:`~aalu_sk.images.read_image`'s refusal inside a Ray error.
+
+    Ray Data hands the driver the worker's traceback as text, not the
+    exception; this finds the message naming the file, or returns None.
+    """
+    found = re.findall(r"Cannot read image file '[^\n]*", str(exc))
+    return found[-1] if found else None
+
+
+def _load_estimator(path):
+    """The pickled, fitted task model of ``--estimator``."""
+    try:
+        with open(path, "rb") as f:
+            net = pickle.load(f)
+    except OSError as exc:
+        raise fail("query", "--estimator", exc) from None
+    except Exception as exc:  # unpickling foreign bytes raises anything
+        raise fail("query", "--estimator",
+                   f"{path} is not a pickled task model "
+                   f"({type(exc).__name__}: {exc})") from None
+    if not hasattr(net, "predict_proba"):
+        raise fail("query", "--estimator",
+                   f"{path} holds a {type(net).__name__}, not a fitted "
+                   f"classifier with predict_proba (an ImageClassifier, "
+                   f"for example)")
+    return net
+
+
 def run_query(args):
     """Run ``aalu-sk query`` with parsed ``args``; return the exit status."""
     from ..classifier import ImageClassifier
@@ -173,11 +203,17 @@ def run_query(args):
     if args.n > len(ids):
         raise fail("query", "--n", f"{args.n} is more than the pool's "
                                    f"{len(ids)} images")
+    out = Path(args.out)
+    if out.is_dir():
+        raise fail("query", "--out", f"{out} is a folder; give a file name")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fail("query", "--out", exc) from None
     strategy = make_strategy(args.strategy, random_state=args.seed,
                              device=args.device)
     if args.estimator:
-        with open(args.estimator, "rb") as f:
-            net = pickle.load(f)
+        net = _load_estimator(args.estimator)
     else:
         net = ImageClassifier(args.model, num_classes=n_classes,
                               max_epochs=args.epochs, device=args.device,
@@ -195,15 +231,25 @@ def run_query(args):
         pool = ray.data.from_items(
             [{"id": i, "path": p} for i, p in zip(ids, paths)]).map_batches(
             _LoadImages(args.image_size, mode), batch_size=256)
-        chosen = query(strategy, net, X_l, y_l, pool, args.n,
-                       num_workers=args.num_workers)
+        try:
+            chosen = query(strategy, net, X_l, y_l, pool, args.n,
+                           num_workers=args.num_workers)
+        except ray.exceptions.RayError as exc:
+            unreadable = _unreadable_image(exc)
+            if unreadable is None:
+                raise
+            raise fail("query", "--pool", unreadable) from None
     else:
-        X_pool = _read_images(paths, args.image_size, mode)
+        try:
+            X_pool = _read_images(paths, args.image_size, mode)
+        except (OSError, ValueError) as exc:
+            raise fail("query", "--pool", exc) from None
         chosen = np.asarray(ids)[strategy.query(X_l, y_l, X_pool, net,
                                                 args.n)]
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("".join(f"{i}\n" for i in chosen))
+    try:
+        out.write_text("".join(f"{i}\n" for i in chosen))
+    except OSError as exc:
+        raise fail("query", "--out", exc) from None
     print(f"{len(chosen)} ids of {len(ids)} pool images -> {out}",
           file=sys.stderr)
     return 0

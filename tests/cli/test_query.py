@@ -96,6 +96,63 @@ def test_bad_query_options(folders, tmp_path, extra, message, capsys):
     assert message in str(exc.value) + capsys.readouterr().err
 
 
+def _argv(folders, tmp_path, pool=None):
+    return ["query", "--labeled", str(folders / "labeled"), "--pool",
+            str(pool or folders / "pool"), "--n", "3", "--out",
+            str(tmp_path / "o.txt"), "--image-size", "8", "--grayscale",
+            "--epochs", "1", "--device", "cpu"]
+
+
+def test_bad_estimator_and_out_are_refused_by_option(folders, tmp_path):
+    import pickle
+
+    (tmp_path / "junk.pkl").write_bytes(b"not a pickle")
+    with open(tmp_path / "dict.pkl", "wb") as f:
+        pickle.dump({"a": 1}, f)
+    cases = [
+        (["--estimator", str(tmp_path / "none.pkl")],
+         "argument --estimator: [Errno 2] No such file"),
+        (["--estimator", str(tmp_path / "junk.pkl")],
+         "junk.pkl is not a pickled task model"),
+        (["--estimator", str(tmp_path / "dict.pkl")],
+         "dict.pkl holds a dict, not a fitted classifier"),
+        (["--out", str(tmp_path)], "argument --out: "),
+        (["--out", str(tmp_path / "junk.pkl" / "o.txt")],
+         "argument --out: ")]
+    for extra, message in cases:
+        with pytest.raises(SystemExit) as exc:
+            cli.main(_argv(folders, tmp_path) + extra)
+        assert message in str(exc.value)
+    assert not (tmp_path / "o.txt").exists()
+
+
+def _pool_with_a_broken_file(folders, tmp_path):
+    import shutil
+
+    pool = tmp_path / "pool"
+    shutil.copytree(folders / "pool", pool)
+    (pool / "b" / "img9999.png").write_bytes(b"not a png")
+    return pool
+
+
+def test_unreadable_pool_image_is_named(folders, tmp_path):
+    pool = _pool_with_a_broken_file(folders, tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(_argv(folders, tmp_path, pool))
+    assert "argument --pool: Cannot read image file " \
+        f"{str(pool / 'b' / 'img9999.png')!r}" in str(exc.value)
+
+
+@pytest.mark.slow
+def test_unreadable_pool_image_on_ray_is_named(ray_cluster, folders,
+                                               tmp_path):
+    pool = _pool_with_a_broken_file(folders, tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(_argv(folders, tmp_path, pool) + ["--ray-address", "local"])
+    assert "argument --pool: Cannot read image file " \
+        f"{str(pool / 'b' / 'img9999.png')!r}" in str(exc.value)
+
+
 @pytest.mark.slow
 def test_query_on_ray_gives_the_local_answer(ray_cluster, folders, tmp_path):
     out = tmp_path / "next.txt"
