@@ -109,6 +109,60 @@ def test_strategy_names_and_ablations_parse():
         .strategies == tuple(STRATEGIES)
 
 
+def test_representation_trains_a_head_with_the_head_recipe(tmp_path,
+                                                           monkeypatch):
+    from aalu_sk.experiment.runner import HEAD_SETTINGS as HEAD
+
+    parser = cli.build_parser()
+    plain = parser.parse_args(["run", "--out", "x"])
+    assert (plain.representation, plain.stop_set) == ("none", 0)
+    seen = []
+    monkeypatch.setattr("aalu_sk.cli.run.execute",
+                        lambda config, args: seen.append(config) or 0)
+    for extra in ([], ["--representation", "ssl"],
+                  ["--representation", "ssl", "--lr", "0.5"]):
+        assert cli.main(["run", "--out", "x", *extra]) == 0
+    default = ExperimentConfig()
+    assert [(c.representation, c.epochs, c.batch_size, c.lr)
+            for c in seen] == [
+        (None, default.epochs, default.batch_size, default.lr),
+        ("ssl", HEAD["epochs"], HEAD["batch_size"],
+         HEAD["lr"]),
+        ("ssl", HEAD["epochs"], HEAD["batch_size"], 0.5)]
+    assert HEAD != {k: getattr(default, k) for k in HEAD}
+
+    # a real run: the head on PCA pixels, with the stop-set column
+    out = tmp_path / "head"
+    monkeypatch.undo()
+    assert cli.main(["run", "--dataset", "digits", "--seeds", "0",
+                     "--initial", "20", "--step", "20", "--final", "40",
+                     "--strategies", "random", "--representation", "pixels",
+                     "--stop-set", "100", "--device", "cpu", "--out",
+                     str(out), "--quiet"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert (config["representation"], config["epochs"], config["stop_set"]) \
+        == ("pixels", HEAD["epochs"], 100)
+    rows = _rows(out)
+    assert rows[0]["stop_agreement"] == "" and \
+        0 <= float(rows[1]["stop_agreement"]) <= 1
+    # a head that trained: well above the 10% of chance on 20 labels
+    assert float(rows[0]["accuracy"]) > 0.3
+
+
+def test_ssl_without_lightly_is_refused_by_option(monkeypatch, capsys):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None
+                        if name == "lightly" else find_spec(name, *a))
+    code, text = _refusal(["run", "--representation", "ssl", "--out", "x"],
+                          capsys)
+    assert (code, text) == (1, "aalu-sk run: error: argument "
+                               "--representation: ssl needs lightly, which "
+                               "is not installed: pip install "
+                               "'aalu_sk[ssl]'")
+
+
 # -- bad input: one case each, refused with a message naming the option ------
 @pytest.mark.parametrize("extra, status, message", [
     (["--strategies", "aalu,bald"], 2,
@@ -148,6 +202,10 @@ def test_strategy_names_and_ablations_parse():
      "argument --epochs: must be a positive integer; got 0"),
     (["--epochs", "two"], 2, "argument --epochs: expected an integer; got "
                              "'two'"),
+    (["--representation", "simclr"], 2, "argument --representation: invalid "
+                                        "choice: 'simclr'"),
+    (["--stop-set", "-1"], 2, "argument --stop-set: must be a non-negative "
+                              "integer; got -1"),
     (["--initial", "0.0001", "--step", "0.0001", "--final", "0.001"], 1,
      "argument --initial/--step: With 1347 training samples the labeled "
      "sizes would be [0, 0,"),
@@ -157,7 +215,7 @@ def test_strategy_names_and_ablations_parse():
         "counts-beyond-the-data", "suffix-on-badge", "seeds-empty",
         "seed-negative",
         "seeds-repeated", "epochs-zero", "epochs-not-a-number",
-        "schedule-too-fine"])
+        "representation-unknown", "stop-set-negative", "schedule-too-fine"])
 def test_bad_run_option_is_refused_with_its_name(extra, status, message,
                                                  tmp_path, capsys):
     out = tmp_path / "out"

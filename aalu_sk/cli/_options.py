@@ -58,6 +58,11 @@ def positive_int(text):
     return _int_at_least(1, "a positive integer", text)
 
 
+def non_negative_int(text):
+    """An integer of at least 0 (a count that may be zero)."""
+    return _int_at_least(0, "a non-negative integer", text)
+
+
 def seed(text):
     """An integer of at least 0 (a random seed)."""
     return _int_at_least(0, "non-negative integers", text)

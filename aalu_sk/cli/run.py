@@ -6,6 +6,7 @@ summary.
 """
 
 import argparse
+import importlib.util
 import logging
 import time
 from pathlib import Path
@@ -13,10 +14,11 @@ from pathlib import Path
 from .._cliparser import did_you_mean
 from ..experiment import (STRATEGIES, ConfigMismatchError, ExperimentConfig,
                           load_dataset, run_experiment)
+from ..experiment.runner import HEAD_SETTINGS
 from ..modules import TASK_MODULES
 from ..strategies.registry import check_strategy_name
-from ._options import (add_common, fail, number, positive_float,
-                       positive_int, seed)
+from ._options import (add_common, fail, non_negative_int, number,
+                       positive_float, positive_int, seed)
 from .report import show
 
 __all__ = ["add_run_parser", "run_run", "execute"]
@@ -109,13 +111,17 @@ def add_run_parser(commands):
                          help=f"{help_} (default: %(default)s)")
     run.add_argument("--model", choices=sorted(TASK_MODULES),
                      default=d.model, help="task model (default: %(default)s)")
-    run.add_argument("--epochs", type=positive_int, default=d.epochs,
-                     help="task-model epochs per cycle (default: %(default)s)")
-    run.add_argument("--batch-size", type=positive_int,
-                     default=d.batch_size,
-                     help="task-model batch size (default: %(default)s)")
-    run.add_argument("--lr", type=positive_float, default=d.lr,
-                     help="task-model learning rate (default: %(default)s)")
+    head = HEAD_SETTINGS
+    run.add_argument("--epochs", type=positive_int, default=None,
+                     help=f"task-model epochs per cycle (default: "
+                          f"{d.epochs}; {head['epochs']} with "
+                          f"--representation)")
+    run.add_argument("--batch-size", type=positive_int, default=None,
+                     help=f"task-model batch size (default: {d.batch_size}; "
+                          f"{head['batch_size']} with --representation)")
+    run.add_argument("--lr", type=positive_float, default=None,
+                     help=f"task-model learning rate (default: {d.lr}; "
+                          f"{head['lr']} with --representation)")
     run.add_argument("--augment", action="store_true",
                      help="random horizontal flips for the task model")
     run.add_argument("--selector-epochs", type=positive_int,
@@ -134,6 +140,20 @@ def add_run_parser(commands):
                      default=d.vaal_channels, metavar="C1,C2,...",
                      help="VAAL encoder widths (default: "
                           f"{','.join(map(str, d.vaal_channels))})")
+    run.add_argument("--representation", choices=("none", "pixels", "ssl"),
+                     default="none",
+                     help="task model: none trains --model from scratch on "
+                          "the images; ssl a linear head on a "
+                          "self-supervised embedding (SimCLR on the training "
+                          "images, no labels; needs aalu_sk[ssl]), pixels "
+                          "one on their PCA; fit once and saved in --out "
+                          "(default: %(default)s)")
+    run.add_argument("--stop-set", type=non_negative_int, default=d.stop_set,
+                     metavar="N",
+                     help="record each cycle's agreement with the previous "
+                          "model on N fixed training images (the labeling "
+                          "app's stopping signal; 0: off; default: "
+                          "%(default)s)")
     run.add_argument("--data-dir", default=None,
                      help="folder of the torchvision datasets")
     run.add_argument("--download", action="store_true",
@@ -231,15 +251,26 @@ def run_run(args):
     if len(set(args.seeds)) < len(args.seeds):
         raise fail("run", "--seeds", f"must be distinct; got "
                                      f"{' '.join(map(str, args.seeds))}")
+    representation = None if args.representation == "none" \
+        else args.representation
+    training = HEAD_SETTINGS if representation else {
+        k: getattr(ExperimentConfig, k) for k in HEAD_SETTINGS}
+    training = {k: training[k] if getattr(args, k) is None
+                else getattr(args, k) for k in training}
     config = ExperimentConfig(
         dataset=args.dataset, strategies=args.strategies,
         seeds=tuple(args.seeds), initial=args.initial, step=args.step,
-        final=args.final, model=args.model, epochs=args.epochs,
-        batch_size=args.batch_size, lr=args.lr, augment=args.augment,
+        final=args.final, model=args.model, **training, augment=args.augment,
         selector_epochs=args.selector_epochs,
         selector_batch_size=args.selector_batch_size,
         selector_max_steps=args.selector_max_steps,
         vaal_channels=args.vaal_channels, device=args.device or "auto",
         full_data=args.full_data, data_dir=args.data_dir,
-        download=args.download)
+        download=args.download, stop_set=args.stop_set,
+        representation=representation)
+    if config.representation == "ssl" and \
+            importlib.util.find_spec("lightly") is None:
+        raise fail("run", "--representation",
+                   "ssl needs lightly, which is not installed: pip install "
+                   "'aalu_sk[ssl]'")
     return execute(config, args)
