@@ -307,3 +307,17 @@ def test_replayed_vaal_picks_what_it_picks_when_run(tmp_path, monkeypatch):
         ReplayPicks(twin, config, dataset)
     with pytest.raises(RuntimeError, match="holds no run to replay"):
         ReplayPicks(tmp_path / "nowhere", config, dataset)
+
+
+def test_ssl_protocols_train_the_head_as_aalu_sk_run_does(monkeypatch):
+    """The +ssl figures the docs give were made with the head recipe that
+    ``aalu-sk run --representation`` uses by default."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import bench_label_efficiency as bench
+    from aalu_sk.experiment.runner import HEAD_SETTINGS
+
+    ssl = [p for p in bench.PROTOCOLS if p.endswith("+ssl")]
+    assert ssl
+    for name in ssl:
+        protocol = bench.PROTOCOLS[name]
+        assert {k: protocol[k] for k in HEAD_SETTINGS} == HEAD_SETTINGS
