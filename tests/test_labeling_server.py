@@ -304,6 +304,14 @@ def test_cli_errors_name_the_option(folder, tmp_path, capsys):
                                     ("--device", "tpu", "tpu")]:
         code, text = run(str(folder[0]), "--classes", "a", option, value)
         assert code == 2 and option in text and interval in text, text
+    (tmp_path / "file").write_text("not a folder")
+    code, text = run(str(folder[0]), "--classes", "a", "--store",
+                     str(tmp_path / "file" / "s.sqlite"))
+    assert code == 1 and "argument --store: cannot create the folder" in text
+    code, text = run(str(folder[0]), "--classes", "a", "--store",
+                     str(tmp_path))
+    assert code == 1 and "argument --store: " in text and \
+        "is not a usable SQLite labeling store" in text
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen(1)

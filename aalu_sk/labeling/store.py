@@ -170,7 +170,12 @@ class LabelStore:
     def __init__(self, path):
         self.path = Path(path)
         self._local = threading.local()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder of {self.path} "
+                             f"({exc.strerror or exc}); pass another "
+                             f"--store.") from None
         self._migrate()
         if self.get_meta("token") is None:
             self.set_meta("token", secrets.token_urlsafe(24), overwrite=False)
