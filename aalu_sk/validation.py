@@ -95,10 +95,13 @@ def check_samples(X, name="X", allow_empty=False, min_ndim=2):
     if X.dtype.kind == "f" and X.size:
         step = max(1, (1 << 24) // max(1, X[0].size))
         for start in range(0, X.shape[0], step):
-            if not np.isfinite(X[start:start + step]).all():
+            finite = np.isfinite(X[start:start + step])
+            if not finite.all():
+                bad = start + int(np.argmin(finite.reshape(
+                    finite.shape[0], -1).all(axis=1)))
                 raise ValueError(
-                    f"{name} contains NaN or infinite values (first bad "
-                    f"sample at or after index {start}).")
+                    f"{name} contains NaN or infinite values (the first "
+                    f"in sample {bad}).")
     return X
 
 

@@ -59,8 +59,10 @@ def pool_with(split, value):
 
 
 BAD_POOLS = {
-    "nan": (lambda s: pool_with(s, np.nan), ValueError, "X_pool.*NaN"),
-    "inf": (lambda s: pool_with(s, np.inf), ValueError, "X_pool.*infinite"),
+    "nan": (lambda s: pool_with(s, np.nan), ValueError,
+            r"X_pool.*NaN.*in sample 3\)"),
+    "inf": (lambda s: pool_with(s, np.inf), ValueError,
+            r"X_pool.*infinite.*in sample 3\)"),
     "empty": (lambda s: s[2][:0], ValueError, "X_pool is empty"),
     "flat vectors": (lambda s: s[2].reshape(len(s[2]), -1), ValueError,
                      "shape"),

@@ -146,3 +146,17 @@ def test_check_positive_ints_names_the_first_bad_parameter():
     with pytest.raises(ValueError, match="batch_size must be a positive "
                                          "integer; got 0"):
         check_positive_ints(Params(), ["epochs", "batch_size"])
+
+
+def test_the_first_non_finite_sample_is_named_across_chunks():
+    from aalu_sk.validation import check_samples
+
+    # 2**21 values a sample: checked 8 samples at a time
+    X = np.zeros((10, 1, 1024, 2048), dtype=np.float16)
+    X[9, 0, 5, 7] = np.inf
+    with pytest.raises(ValueError, match=r"X contains NaN or infinite "
+                                         r"values \(the first in sample 9\)"):
+        check_samples(X)
+    X[2, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"in sample 2\)"):
+        check_samples(X)
