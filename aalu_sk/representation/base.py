@@ -12,6 +12,7 @@ import copy
 import hashlib
 import io
 import json
+import logging
 import os
 import weakref
 from collections import OrderedDict
@@ -31,6 +32,8 @@ __all__ = ["encode", "check_representation", "is_fitted",
            "fitted_representation",
            "EmbeddingCache", "training_fingerprint", "save_encoder",
            "load_encoder"]
+
+log = logging.getLogger(__name__)
 
 _CHECKPOINT_FORMAT = 1
 
@@ -235,11 +238,19 @@ def load_encoder(path, fingerprint, encoder):
     """Load weights saved for ``fingerprint`` into ``encoder``; False if none.
 
     A missing file, another format or another fingerprint (other data or
-    parameters) gives False and leaves ``encoder`` as it was.
+    parameters) gives False and leaves ``encoder`` as it was; so does a
+    file that does not load (damaged, or not a checkpoint), with a warning
+    naming it, and the fit that follows replaces it.
     """
     if path is None or not os.path.exists(path):
         return False
-    saved = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a damaged or foreign file raises anything
+        log.warning("checkpoint %s does not load (%s: %s); training the "
+                    "encoder again and replacing it", path,
+                    type(exc).__name__, exc)
+        return False
     if not isinstance(saved, dict) or saved.get("format") != _CHECKPOINT_FORMAT \
             or saved.get("fingerprint") != fingerprint:
         return False

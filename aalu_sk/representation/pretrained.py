@@ -49,11 +49,16 @@ def _read_state(path):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"weights={path!r}: no such file.")
-    if path.endswith(".safetensors"):
+    safetensors = path.endswith(".safetensors")
+    if safetensors:
         from safetensors.torch import load_file
-
-        return load_file(path)
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = load_file(path) if safetensors else \
+            torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a foreign or damaged file raises anything
+        raise ValueError(f"weights={path!r} is not a state-dict file "
+                         f"{'safetensors' if safetensors else 'torch.load'} "
+                         f"can read ({type(exc).__name__}: {exc}).") from exc
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):

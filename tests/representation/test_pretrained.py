@@ -136,6 +136,16 @@ def test_missing_weights_file(images, tmp_path):
         PretrainedEmbedding(weights=tmp_path / "none.pth").fit(images)
 
 
+@pytest.mark.parametrize("name, reader", [("junk.pth", "torch.load"),
+                                          ("junk.safetensors", "safetensors")])
+def test_unreadable_weights_file_is_named(images, tmp_path, name, reader):
+    (tmp_path / name).write_bytes(b"junk")
+    with pytest.raises(ValueError, match=f"weights='.*{name}' is not a "
+                                         f"state-dict file {reader} can "
+                                         f"read"):
+        PretrainedEmbedding(weights=tmp_path / name).fit(images)
+
+
 def test_four_channels_are_refused(tmp_path):
     X = np.zeros((2, 4, 8, 8), np.float32)
     with pytest.raises(ValueError, match="4 channels"):

@@ -128,6 +128,17 @@ def test_checkpoint_of_other_data_or_params_is_not_loaded(tiny, tmp_path,
     assert not refit.loaded_from_checkpoint_ and refit.loss_history_
 
 
+def test_damaged_checkpoint_is_named_trained_again_and_replaced(
+        tiny, tmp_path, caplog):
+    path = tmp_path / "ssl.pt"
+    path.write_bytes(b"half a checkpoint")
+    with caplog.at_level("WARNING", logger="aalu_sk.representation"):
+        first = _fit(tiny, epochs=2, checkpoint=path)
+    assert not first.loaded_from_checkpoint_ and first.loss_history_
+    assert f"checkpoint {path} does not load" in caplog.text
+    assert _fit(tiny, epochs=2, checkpoint=path).loaded_from_checkpoint_
+
+
 def test_device_is_not_part_of_the_fingerprint(tiny, tmp_path):
     path = tmp_path / "ssl.pt"
     _fit(tiny, checkpoint=path, device="cpu")
