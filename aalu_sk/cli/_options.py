@@ -17,7 +17,7 @@ from ..strategies.registry import check_strategy_name
 
 __all__ = ["number", "option_type", "positive_int", "seed", "port",
            "positive_float", "share", "device", "strategy_name",
-           "add_output_options", "add_common", "fail"]
+           "add_output_options", "add_common", "fail", "start_ray"]
 
 
 def number(kind, text):
@@ -145,3 +145,36 @@ def fail(command, option, message):
     so the library's Python names in ``message`` become its options.
     """
     return option_error(_subparser(command), option, message)
+
+
+def start_ray(command, address, quiet=False):
+    """Ray, connected to the cluster of ``--ray-address`` (``local``: a new one).
+
+    Refuses, naming ``--ray-address``, when Ray is not installed or the
+    cluster cannot be reached. With ``--quiet`` Ray keeps its INFO lines,
+    its workers' output, its progress bars and Ray Data's performance
+    hints (WARNING lines; its errors still raise) to itself.
+    """
+    import logging
+
+    from ..distributed._ray import import_ray
+
+    try:
+        ray = import_ray()
+    except ImportError as exc:
+        raise fail(command, "--ray-address", exc) from None
+    if not ray.is_initialized():
+        quiet_kw = dict(logging_level=logging.WARNING,
+                        log_to_driver=False) if quiet else {}
+        try:
+            ray.init(address=None if address == "local" else address,
+                     **quiet_kw)
+        except (ConnectionError, TimeoutError, ValueError,
+                RuntimeError) as exc:
+            raise fail(command, "--ray-address",
+                       f"cannot connect to the Ray cluster at {address!r} "
+                       f"({type(exc).__name__}: {exc})") from None
+    if quiet:
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
+    return ray

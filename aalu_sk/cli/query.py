@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _options
-from ._options import fail
+from ._options import fail, start_ray
 
 __all__ = ["add_query_parser", "run_query", "read_table", "list_pool"]
 
@@ -212,6 +212,8 @@ def run_query(args):
         raise fail("query", "--out", exc) from None
     strategy = make_strategy(args.strategy, random_state=args.seed,
                              device=args.device)
+    ray = start_ray("query", args.ray_address, args.quiet) \
+        if args.ray_address else None
     if args.estimator:
         net = _load_estimator(args.estimator)
     else:
@@ -220,14 +222,9 @@ def run_query(args):
                               random_state=args.seed,
                               record_losses=strategy.reads_training_losses())
         net.fit(X_l, y_l)
-    if args.ray_address:
-        from ..distributed._ray import import_ray
+    if ray is not None:
         from ..distributed.query import query
 
-        ray = import_ray()
-        if not ray.is_initialized():
-            ray.init(address=None if args.ray_address == "local"
-                     else args.ray_address)
         pool = ray.data.from_items(
             [{"id": i, "path": p} for i, p in zip(ids, paths)]).map_batches(
             _LoadImages(args.image_size, mode), batch_size=256)

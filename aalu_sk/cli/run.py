@@ -18,7 +18,7 @@ from ..experiment.runner import HEAD_SETTINGS
 from ..modules import TASK_MODULES
 from ..strategies.registry import check_strategy_name
 from ._options import (add_common, fail, non_negative_int, number,
-                       positive_float, positive_int, seed)
+                       positive_float, positive_int, seed, start_ray)
 from .report import show
 
 __all__ = ["add_run_parser", "run_run", "execute"]
@@ -225,14 +225,8 @@ def _ray_query(args):
     if not address:
         return None
     from ..distributed import ray_query
-    from ..distributed._ray import import_ray
 
-    try:
-        ray = import_ray()
-    except ImportError as exc:
-        raise fail(args.command, "--ray-address", exc) from None
-    if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address)
+    start_ray(args.command, address, args.quiet)
     return ray_query()
 
 

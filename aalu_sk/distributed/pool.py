@@ -338,7 +338,8 @@ def shard_pool(pool, estimator, outputs, *, num_workers=None, batch_size=None,
             data = pool.map_batches(
                 TaskModelPass, fn_constructor_args=(
                     dumps_for_workers(estimator), outputs),
-                batch_size=per_batch, concurrency=workers, num_cpus=1,
+                batch_size=per_batch,
+                compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1,
                 num_gpus=num_gpus or None)
         else:  # (select_columns does not keep the row order)
             data = pool.map_batches(_KeepColumns(("id",) + tuple(

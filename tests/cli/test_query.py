@@ -154,6 +154,29 @@ def test_unreadable_pool_image_on_ray_is_named(ray_cluster, folders,
 
 
 @pytest.mark.slow
+def test_quiet_keeps_ray_data_lines_and_bars_to_itself(ray_cluster):
+    import logging
+
+    from aalu_sk.cli._options import start_ray
+
+    logger = logging.getLogger("ray.data")
+    context = ray_cluster.data.DataContext.get_current()
+    before = logger.level, context.enable_progress_bars
+    try:
+        context.enable_progress_bars = True
+        logger.setLevel(logging.INFO)
+        assert start_ray("query", "local", quiet=False) is ray_cluster
+        assert (logger.level, context.enable_progress_bars) == \
+            (logging.INFO, True)
+        assert start_ray("query", "local", quiet=True) is ray_cluster
+        assert (logger.level, context.enable_progress_bars) == \
+            (logging.ERROR, False)
+    finally:
+        logger.setLevel(before[0])
+        context.enable_progress_bars = before[1]
+
+
+@pytest.mark.slow
 def test_query_on_ray_gives_the_local_answer(ray_cluster, folders, tmp_path):
     out = tmp_path / "next.txt"
     cli.main(["query", "--labeled", str(folders / "labeled"), "--pool",
