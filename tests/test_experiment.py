@@ -474,11 +474,19 @@ def test_a_head_on_a_label_free_representation(dataset, tmp_path):
 
 @pytest.mark.slow
 def test_the_ssl_representation_is_trained_once_per_dataset(dataset,
-                                                            tmp_path):
+                                                            tmp_path,
+                                                            caplog):
     from aalu_sk.experiment.runner import fit_representation
 
     config = ExperimentConfig(representation="ssl", device="cpu")
-    first = fit_representation(config, dataset, tmp_path)
+    with caplog.at_level("INFO", logger="aalu_sk.experiment.runner"):
+        first = fit_representation(config, dataset, tmp_path)
+    # said before the minutes of training, then with their time
+    said = [r.getMessage() for r in caplog.records]
+    assert said[0].startswith("representation ssl: loading ") and \
+        f"training SimCLR on the {len(dataset.X_train)} training images" \
+        in said[0]
+    assert said[1].startswith("representation ssl: trained in ")
     second = fit_representation(config, dataset, tmp_path)
     assert not first.loaded_from_checkpoint_
     assert second.loaded_from_checkpoint_

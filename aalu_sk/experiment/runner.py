@@ -338,6 +338,9 @@ def fit_representation(config, dataset, directory):
         return PixelPCA(random_state=seed).fit(dataset.X_train)
     Path(directory).mkdir(parents=True, exist_ok=True)
     path = Path(directory) / f"ssl-{dataset_fingerprint(dataset)[:16]}.pt"
+    log.info("representation ssl: loading %s, or training SimCLR on the %d "
+             "training images without labels if it holds no fit of them "
+             "(minutes on a CPU)", path, len(dataset.X_train))
     start = time.perf_counter()
     rep = SelfSupervisedEmbedding(random_state=seed, device=config.device,
                                   checkpoint=path).fit(dataset.X_train)
