@@ -17,6 +17,7 @@ from ..strategies.registry import check_strategy_name
 
 __all__ = ["number", "option_type", "positive_int", "seed", "port",
            "positive_float", "share", "device", "strategy_name",
+           "representation_name",
            "add_output_options", "add_common", "fail", "start_ray"]
 
 
@@ -102,6 +103,15 @@ def device(text):
 
 #: A registered strategy name, optionally with ``+div`` or ``+topk``.
 strategy_name = option_type(check_strategy_name)
+
+
+@option_type
+def representation_name(text):
+    """A label-free representation by name (``none``, ``pixels``, ``ssl``,
+    ``pretrained:SOURCE:MODEL``), as ``aalu-sk label`` and ``query`` take."""
+    from ..labeling.embedding import check_representation
+
+    return check_representation(text)
 
 
 def add_output_options(parser):

@@ -15,7 +15,8 @@ from pathlib import Path
 from ..experiment import STRATEGIES
 from ..modules import TASK_MODULES
 from ._options import (add_output_options, device, fail, option_type,
-                       port, positive_int, seed, share, strategy_name)
+                       port, positive_int, representation_name, seed, share,
+                       strategy_name)
 
 __all__ = ["add_label_parser", "run_label", "LABEL_DEMO_DIR"]
 
@@ -32,13 +33,6 @@ def _class_list(text):
         raise ValueError(f"give class names separated by commas, such as "
                          f"cat,dog; got {text!r}")
     return check_class_names(names, "class names")
-
-
-@option_type
-def _representation(text):
-    from ..labeling.embedding import check_representation
-
-    return check_representation(text)
 
 
 def _audit_share(text):
@@ -89,7 +83,7 @@ def add_label_parser(commands):
                        help=f"query strategy, of {','.join(STRATEGIES)}, "
                             f"optionally with +div or +topk (default: "
                             f"%(default)s)")
-    label.add_argument("--representation", type=_representation,
+    label.add_argument("--representation", type=representation_name,
                        default="pixels", metavar="NAME",
                        help="label-free embedding of the whole folder, "
                             "fitted once and cached beside the store (fitted "

@@ -63,8 +63,23 @@ def add_query_parser(commands, strategy_type=None, device_type=None,
                    default="small_cnn",
                    help="task model trained on the labeled set (default: "
                         "%(default)s)")
-    p.add_argument("--epochs", type=positive_int, default=20,
-                   help="task-model epochs (default: %(default)s)")
+    p.add_argument("--representation", type=_options.representation_name,
+                   default="none", metavar="NAME",
+                   help="none: train --model from scratch on the labeled "
+                        "images; pixels (PCA of the pixels, seconds), ssl "
+                        "(SimCLR, the ssl extra; minutes on a CPU, every "
+                        "call) or pretrained:SOURCE:MODEL (local weights, "
+                        "see --representation-weights): fit without labels "
+                        "on the labeled and pool images, and train a "
+                        "linear head on it, the better model when labels "
+                        "are few. Not with --ray-address (default: "
+                        "%(default)s)")
+    p.add_argument("--representation-weights", default=None, metavar="FILE",
+                   help="state-dict file (.pth, .pt, .safetensors) for "
+                        "--representation pretrained:SOURCE:MODEL")
+    p.add_argument("--epochs", type=positive_int, default=None,
+                   help="task-model epochs (default: 20; 100 for the head "
+                        "on a --representation)")
     p.add_argument("--estimator", metavar="PICKLE",
                    help="a fitted task model (pickled) instead of training")
     p.add_argument("--device", type=device_type, default="auto",
@@ -166,6 +181,62 @@ def _unreadable_image(exc):
     return found[-1] if found else None
 
 
+def _read_pool(paths, args, mode):
+    try:
+        return _read_images(paths, args.image_size, mode)
+    except (OSError, ValueError) as exc:
+        raise fail("query", "--pool", exc) from None
+
+
+def _representation(args):
+    """The unfitted representation of ``--representation``, or None."""
+    from ..labeling.embedding import make_representation
+    from ..representation import PretrainedEmbedding
+
+    name = args.representation
+    if args.representation_weights is not None and \
+            not name.startswith("pretrained:"):
+        raise fail("query", "--representation-weights",
+                   f"only for --representation pretrained:SOURCE:MODEL, not "
+                   f"{name!r}")
+    if name == "none":
+        return None
+    if args.ray_address:
+        raise fail("query", "--representation",
+                   f"{name} is fitted here on the pool's images, and "
+                   f"--ray-address reads them on the cluster; use one or "
+                   f"the other")
+    if args.estimator:
+        raise fail("query", "--representation",
+                   f"{name} is for a head trained here, and --estimator "
+                   f"brings a fitted model; use one or the other")
+    if args.representation_weights is not None:
+        return PretrainedEmbedding(name.partition(":")[2],
+                                   weights=args.representation_weights,
+                                   device=args.device)
+    return make_representation(name, args.seed, args.device)
+
+
+def _head(representation, X_l, y_l, X_pool, n_classes, args, strategy):
+    """A linear head on ``representation`` fitted to the labeled and pool
+    images without labels (:data:`~aalu_sk.experiment.runner.HEAD_SETTINGS`
+    unless ``--epochs``)."""
+    from ..classifier import ImageClassifier
+    from ..experiment.runner import HEAD_SETTINGS
+
+    try:
+        representation.fit(np.concatenate([X_l, X_pool]))
+    except (OSError, ValueError) as exc:
+        raise fail("query", "--representation", exc) from None
+    net = ImageClassifier(
+        representation=representation, finetune=False, head="linear",
+        num_classes=n_classes, max_epochs=args.epochs or
+        HEAD_SETTINGS["epochs"], batch_size=HEAD_SETTINGS["batch_size"],
+        lr=HEAD_SETTINGS["lr"], device=args.device, random_state=args.seed,
+        record_losses=strategy.reads_training_losses())
+    return net.fit(X_l, y_l)
+
+
 def _load_estimator(path):
     """The pickled, fitted task model of ``--estimator``."""
     try:
@@ -212,16 +283,21 @@ def run_query(args):
         raise fail("query", "--out", exc) from None
     strategy = make_strategy(args.strategy, random_state=args.seed,
                              device=args.device)
+    representation = _representation(args)
     ray = start_ray("query", args.ray_address, args.quiet) \
         if args.ray_address else None
+    X_pool = None if ray is not None else _read_pool(paths, args, mode)
     if args.estimator:
         net = _load_estimator(args.estimator)
-    else:
+    elif representation is None:
         net = ImageClassifier(args.model, num_classes=n_classes,
-                              max_epochs=args.epochs, device=args.device,
-                              random_state=args.seed,
+                              max_epochs=args.epochs or 20,
+                              device=args.device, random_state=args.seed,
                               record_losses=strategy.reads_training_losses())
         net.fit(X_l, y_l)
+    else:
+        net = _head(representation, X_l, y_l, X_pool, n_classes, args,
+                    strategy)
     if ray is not None:
         from ..distributed.query import query
 
@@ -237,10 +313,6 @@ def run_query(args):
                 raise
             raise fail("query", "--pool", unreadable) from None
     else:
-        try:
-            X_pool = _read_images(paths, args.image_size, mode)
-        except (OSError, ValueError) as exc:
-            raise fail("query", "--pool", exc) from None
         chosen = np.asarray(ids)[strategy.query(X_l, y_l, X_pool, net,
                                                 args.n)]
     try:

@@ -65,6 +65,58 @@ def test_query_writes_the_local_answer(folders, tmp_path, name, capsys):
     assert "5 ids of 30 pool images" in capsys.readouterr().err
 
 
+def test_query_on_a_representation_trains_a_head_on_it(folders, tmp_path):
+    """--representation pixels: PCA fitted on the labeled and pool images
+    without labels, a linear head with the experiments' head settings; the
+    answer of the same model built with the Python API."""
+    from aalu_sk import ImageClassifier
+    from aalu_sk.cli.query import _read_images, _read_labeled
+    from aalu_sk.experiment.runner import HEAD_SETTINGS
+    from aalu_sk.labeling.embedding import make_representation
+
+    out = tmp_path / "next.txt"
+    assert cli.main(["query", "--labeled", str(folders / "labeled"),
+                     "--pool", str(folders / "pool"), "--n", "5", "--out",
+                     str(out), "--strategy", "margin", "--image-size", "8",
+                     "--grayscale", "--representation", "pixels",
+                     "--device", "cpu", "--quiet"]) == 0
+    X_l, y_l, k = _read_labeled(folders / "labeled", 8, True)
+    ids, paths = list_pool(folders / "pool")
+    X_pool = _read_images(paths, 8, "L")
+    pca = make_representation("pixels", 0, "cpu").fit(
+        np.concatenate([X_l, X_pool]))
+    net = ImageClassifier(representation=pca, head="linear", num_classes=k,
+                          max_epochs=HEAD_SETTINGS["epochs"],
+                          batch_size=HEAD_SETTINGS["batch_size"],
+                          lr=HEAD_SETTINGS["lr"], device="cpu",
+                          random_state=0).fit(X_l, y_l)
+    expected = np.asarray(ids)[make_strategy("margin", random_state=0).query(
+        X_l, y_l, X_pool, net, 5)]
+    assert out.read_text().split() == list(expected)
+    scratch = _local_answer(folders, "margin", 5)
+    assert list(expected) != scratch    # another model: other picks
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--representation", "pixels", "--ray-address", "local"],
+     "argument --representation: pixels is fitted here on the pool's "
+     "images, and --ray-address reads them on the cluster"),
+    (["--representation", "pixels", "--estimator", "model.pkl"],
+     "argument --representation: pixels is for a head trained here, and "
+     "--estimator brings a fitted model"),
+    (["--representation-weights", "w.pth"],
+     "argument --representation-weights: only for --representation "
+     "pretrained:SOURCE:MODEL, not 'none'"),
+    (["--representation", "dino"],
+     "argument --representation: --representation 'dino': use one of")])
+def test_representation_options_are_checked(folders, tmp_path, extra,
+                                            message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(_argv(folders, tmp_path) + extra)
+    assert message in str(exc.value) + capsys.readouterr().err
+    assert not (tmp_path / "o.txt").exists()
+
+
 def test_query_reads_csv_tables(folders, tmp_path):
     ids, paths = list_pool(folders / "pool")
     with open(tmp_path / "pool.csv", "w", newline="") as f:
