@@ -15,7 +15,8 @@ from .._cliparser import option_error
 from .._runtime import resolve_device
 from ..strategies.registry import check_strategy_name
 
-__all__ = ["number", "option_type", "positive_int", "seed", "port",
+__all__ = ["number", "option_type", "positive_int", "non_negative_int",
+           "seed", "port",
            "positive_float", "share", "device", "strategy_name",
            "representation_name",
            "add_output_options", "add_common", "fail", "start_ray"]

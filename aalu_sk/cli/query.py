@@ -4,10 +4,12 @@ The labeled set is a folder with one sub-folder per class (or a CSV /
 Parquet file with ``path`` and ``label`` columns); the pool is a folder of
 images (searched recursively; ids are the paths relative to it) or a CSV /
 Parquet file with a ``path`` column (and an optional ``id`` column). The
-task model is trained on the labeled set (or loaded with ``--estimator``),
-the strategy picks ``--n`` pool images, and their ids go to ``--out``, one
-per line. With ``--ray-address`` the pool is read and scored on a Ray
-cluster (:func:`aalu_sk.distributed.query`); the ids are the same.
+task model is trained on the labeled set (or loaded with ``--estimator``;
+with ``--representation``, a linear head on a label-free embedding fitted
+on the labeled and pool images), the strategy picks ``--n`` pool images,
+and their ids go to ``--out``, one per line. With ``--ray-address`` the
+pool is read and scored on a Ray cluster
+(:func:`aalu_sk.distributed.query`); the ids are the same.
 """
 
 import csv
