@@ -90,6 +90,8 @@ class ReplayPicks:
                                f"{missing}; run them first.")
 
     def __call__(self, strategy, estimator, X_labeled, y_labeled, X_pool, n):
+        from aalu_sk.experiment import check_split
+
         seed, cycle = self.key[strategy.random_state]
         order, k = self.order[seed], len(X_labeled)
         if k != self.sizes[cycle] or k + n != self.sizes[cycle + 1] or \
@@ -97,7 +99,7 @@ class ReplayPicks:
             raise RuntimeError(f"seed {seed} cycle {cycle}: this run's "
                                f"labeled set is not the twin's.")
         picks = order[k:k + n]
-        pool = np.setdiff1d(np.arange(len(self.X)), order[:k])
+        pool = check_split(order[:k], len(self.X))
         positions = np.searchsorted(pool, picks)
         if not np.array_equal(X_pool[positions], self.X[picks]):
             raise RuntimeError(f"seed {seed} cycle {cycle}: the twin's "

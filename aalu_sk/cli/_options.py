@@ -18,7 +18,7 @@ from ..strategies.registry import check_strategy_name
 __all__ = ["number", "option_type", "positive_int", "non_negative_int",
            "seed", "port",
            "positive_float", "share", "device", "strategy_name",
-           "representation_name",
+           "representation_name", "representation_with_weights",
            "add_output_options", "add_common", "fail", "start_ray"]
 
 
@@ -113,6 +113,25 @@ def representation_name(text):
     from ..labeling.embedding import check_representation
 
     return check_representation(text)
+
+
+def representation_with_weights(command, name, weights, device):
+    """``--representation`` with ``--representation-weights`` applied.
+
+    The name as it is without weights; with them, a
+    :class:`~aalu_sk.representation.PretrainedEmbedding` reading that file
+    (refused, naming ``--representation-weights``, for another name).
+    """
+    if weights is None:
+        return name
+    if not name.startswith("pretrained:"):
+        raise fail(command, "--representation-weights",
+                   f"only for --representation pretrained:SOURCE:MODEL, not "
+                   f"{name!r}")
+    from ..representation import PretrainedEmbedding
+
+    return PretrainedEmbedding(name.partition(":")[2], weights=weights,
+                               device=device)
 
 
 def add_output_options(parser):

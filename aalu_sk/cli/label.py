@@ -15,7 +15,8 @@ from pathlib import Path
 from ..experiment import STRATEGIES
 from ..modules import TASK_MODULES
 from ._options import (add_output_options, device, fail, option_type,
-                       port, positive_int, representation_name, seed, share,
+                       port, positive_int, representation_name,
+                       representation_with_weights, seed, share,
                        strategy_name)
 
 __all__ = ["add_label_parser", "run_label", "LABEL_DEMO_DIR"]
@@ -173,17 +174,9 @@ def run_label(args, error=None):
                                  "--demo)")
     if not Path(image_dir).is_dir():
         raise error("IMAGE_DIR", f"{image_dir!r} is not a folder")
-    representation = args.representation
-    if args.representation_weights is not None:
-        if not representation.startswith("pretrained:"):
-            raise error("--representation-weights",
-                        f"only for --representation pretrained:SOURCE:MODEL, "
-                        f"not {representation!r}")
-        from ..representation import PretrainedEmbedding
-
-        representation = PretrainedEmbedding(
-            representation.partition(":")[2],
-            weights=args.representation_weights, device=args.device)
+    representation = representation_with_weights(
+        "label", args.representation, args.representation_weights,
+        args.device)
     store_path = Path(store) if store else default_store_path(image_dir)
     if not classes and not store_path.exists():    # nothing written yet
         raise error("--classes", "give at least one class, e.g. --classes "

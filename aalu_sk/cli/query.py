@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _options
-from ._options import fail, start_ray
+from ._options import fail, representation_with_weights, start_ray
 
 __all__ = ["add_query_parser", "run_query", "read_table", "list_pool"]
 
@@ -193,14 +193,10 @@ def _read_pool(paths, args, mode):
 def _representation(args):
     """The unfitted representation of ``--representation``, or None."""
     from ..labeling.embedding import make_representation
-    from ..representation import PretrainedEmbedding
 
     name = args.representation
-    if args.representation_weights is not None and \
-            not name.startswith("pretrained:"):
-        raise fail("query", "--representation-weights",
-                   f"only for --representation pretrained:SOURCE:MODEL, not "
-                   f"{name!r}")
+    representation = representation_with_weights(
+        "query", name, args.representation_weights, args.device)
     if name == "none":
         return None
     if args.ray_address:
@@ -212,11 +208,7 @@ def _representation(args):
         raise fail("query", "--representation",
                    f"{name} is for a head trained here, and --estimator "
                    f"brings a fitted model; use one or the other")
-    if args.representation_weights is not None:
-        return PretrainedEmbedding(name.partition(":")[2],
-                                   weights=args.representation_weights,
-                                   device=args.device)
-    return make_representation(name, args.seed, args.device)
+    return make_representation(representation, args.seed, args.device)
 
 
 def _head(representation, X_l, y_l, X_pool, n_classes, args, strategy):
