@@ -10,9 +10,18 @@ on the labeled and pool images), the strategy picks ``--n`` pool images,
 and their ids go to ``--out``, one per line. With ``--ray-address`` the
 pool is read and scored on a Ray cluster
 (:func:`aalu_sk.distributed.query`); the ids are the same.
+
+The embedding of ``--representation`` is the labeling app's
+(:class:`~aalu_sk.labeling.embedding.FolderEmbedding`, the head
+:func:`~aalu_sk.labeling.cycle.head_classifier`): it depends on the set of
+labeled and pool images only, and it is cached in a file
+(``--representation-cache``, by default beside ``--out``), so the next
+round, where images have only moved from the pool to the labeled set,
+loads it instead of fitting again (SimCLR takes minutes on a CPU).
 """
 
 import csv
+import logging
 import pickle
 import re
 import sys
@@ -24,6 +33,8 @@ from . import _options
 from ._options import fail, representation_with_weights, start_ray
 
 __all__ = ["add_query_parser", "run_query", "read_table", "list_pool"]
+
+log = logging.getLogger("aalu_sk.cli")
 
 
 def add_query_parser(commands, strategy_type=None, device_type=None,
@@ -69,16 +80,21 @@ def add_query_parser(commands, strategy_type=None, device_type=None,
                    default="none", metavar="NAME",
                    help="none: train --model from scratch on the labeled "
                         "images; pixels (PCA of the pixels, seconds), ssl "
-                        "(SimCLR, the ssl extra; minutes on a CPU, every "
-                        "call) or pretrained:SOURCE:MODEL (local weights, "
-                        "see --representation-weights): fit without labels "
-                        "on the labeled and pool images, and train a "
-                        "linear head on it, the better model when labels "
-                        "are few. Not with --ray-address (default: "
-                        "%(default)s)")
+                        "(SimCLR, the ssl extra; minutes on a CPU) or "
+                        "pretrained:SOURCE:MODEL (local weights, see "
+                        "--representation-weights): fit without labels on "
+                        "the labeled and pool images (once: see "
+                        "--representation-cache), and train a linear head "
+                        "on it, the better model when labels are few. Not "
+                        "with --ray-address (default: %(default)s)")
     p.add_argument("--representation-weights", default=None, metavar="FILE",
                    help="state-dict file (.pth, .pt, .safetensors) for "
                         "--representation pretrained:SOURCE:MODEL")
+    p.add_argument("--representation-cache", default=None, metavar="FILE",
+                   help="file keeping the fitted --representation; a later "
+                        "call on the same labeled and pool images (in any "
+                        "split) loads it instead of fitting again (default: "
+                        "aalu-sk-query.embedding-NAME.npz beside --out)")
     p.add_argument("--epochs", type=positive_int, default=None,
                    help="task-model epochs (default: 20; 100 for the head "
                         "on a --representation)")
@@ -211,23 +227,55 @@ def _representation(args):
     return make_representation(representation, args.seed, args.device)
 
 
-def _head(representation, X_l, y_l, X_pool, n_classes, args, strategy):
-    """A linear head on ``representation`` fitted to the labeled and pool
-    images without labels (:data:`~aalu_sk.experiment.runner.HEAD_SETTINGS`
-    unless ``--epochs``)."""
-    from ..classifier import ImageClassifier
-    from ..experiment.runner import HEAD_SETTINGS
+def _cache_path(args, out):
+    """The file of ``--representation-cache`` (default: beside ``--out``)."""
+    from ..labeling.embedding import embedding_path
 
+    if args.representation_cache is not None:
+        path = Path(args.representation_cache)
+        if path.is_dir():
+            raise fail("query", "--representation-cache",
+                       f"{path} is a folder; give a file name")
+        return path
+    return embedding_path(out.parent / "aalu-sk-query", args.representation)
+
+
+def _embedding(representation, X, path, name):
+    """The folder embedding of images ``X``: loaded from ``path`` if it was
+    fitted on the same images with the same parameters, else fitted and
+    written there."""
+    from ..labeling.embedding import fit_embedding, load_embedding
+
+    embedding = load_embedding(path, X, representation)
+    if embedding is not None:
+        log.info("representation %s: loaded from %s", name, path)
+        return embedding
+    log.info("representation %s: fitting on the %d labeled and pool images "
+             "without labels%s", name, len(X),
+             " (minutes on a CPU)" if name == "ssl" else "")
     try:
-        representation.fit(np.concatenate([X_l, X_pool]))
-    except (OSError, ValueError) as exc:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        embedding = fit_embedding(path, X, representation)
+    except OSError as exc:
+        raise fail("query", "--representation-cache", exc) from None
+    except ValueError as exc:
         raise fail("query", "--representation", exc) from None
-    net = ImageClassifier(
-        representation=representation, finetune=False, head="linear",
-        num_classes=n_classes, max_epochs=args.epochs or
-        HEAD_SETTINGS["epochs"], batch_size=HEAD_SETTINGS["batch_size"],
-        lr=HEAD_SETTINGS["lr"], device=args.device, random_state=args.seed,
-        record_losses=strategy.reads_training_losses())
+    log.info("representation %s: fitted in %.1fs; cached in %s", name,
+             embedding.fit_seconds_, path)
+    return embedding
+
+
+def _head(representation, X_l, y_l, X_pool, n_classes, args, strategy,
+          cache):
+    """A linear head (:func:`~aalu_sk.labeling.cycle.head_classifier`) on
+    the embedding of the labeled and pool images, fitted on the labeled."""
+    from ..labeling.cycle import head_classifier
+
+    embedding = _embedding(representation, np.concatenate([X_l, X_pool]),
+                           cache, args.representation)
+    net = head_classifier(embedding, n_classes, args.epochs,
+                          device=args.device, random_state=args.seed,
+                          record_losses=strategy.reads_training_losses())
     return net.fit(X_l, y_l)
 
 
@@ -278,6 +326,7 @@ def run_query(args):
     strategy = make_strategy(args.strategy, random_state=args.seed,
                              device=args.device)
     representation = _representation(args)
+    cache = None if representation is None else _cache_path(args, out)
     ray = start_ray("query", args.ray_address, args.quiet) \
         if args.ray_address else None
     X_pool = None if ray is not None else _read_pool(paths, args, mode)
@@ -291,7 +340,7 @@ def run_query(args):
         net.fit(X_l, y_l)
     else:
         net = _head(representation, X_l, y_l, X_pool, n_classes, args,
-                    strategy)
+                    strategy, cache)
     if ray is not None:
         from ..distributed.query import query
 

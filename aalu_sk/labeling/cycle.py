@@ -31,13 +31,41 @@ from ..strategies.registry import make_strategy
 from .coverage import coarse_features, coverage_batch
 from .estimate import active_vs_random, audit_count
 
-__all__ = ["run_cycle", "HEAD_TRAINING"]
+__all__ = ["run_cycle", "HEAD_TRAINING", "head_classifier"]
 
 logger = logging.getLogger("aalu_sk.labeling")
 
 #: How the head on a representation trains: full-batch Adam steps
 #: (``epochs`` overrides the count), learning rate, weight decay.
 HEAD_TRAINING = {"steps": 100, "lr": 3e-2, "weight_decay": 1e-2}
+
+
+def head_classifier(embedding, num_classes, max_epochs=None, **params):
+    """The linear head on a folder's ``embedding`` (:data:`HEAD_TRAINING`).
+
+    Parameters
+    ----------
+    embedding : :class:`~aalu_sk.labeling.embedding.FolderEmbedding`
+        Fitted; only the head trains.
+    num_classes : int
+    max_epochs : int or None, default=None
+        Full-batch steps; None: ``HEAD_TRAINING["steps"]``.
+    **params
+        Further :class:`~aalu_sk.ImageClassifier` parameters
+        (``random_state``, ``device``, ``callbacks``...).
+
+    Returns
+    -------
+    net : ImageClassifier
+        Unfitted.
+    """
+    params.setdefault("callbacks__print_log", None)
+    return ImageClassifier(
+        representation=embedding, finetune=False, head="linear",
+        num_classes=num_classes,
+        max_epochs=max_epochs or HEAD_TRAINING["steps"], batch_size=256,
+        iterator_train__batch_size=-1, lr=HEAD_TRAINING["lr"],
+        optimizer__weight_decay=HEAD_TRAINING["weight_decay"], **params)
 
 
 class _EpochProgress(Callback):
@@ -191,14 +219,9 @@ def _train(project, embedding, idx, y, n_classes, seed):
             callbacks=[progress])
     else:
         epochs = project.epochs or HEAD_TRAINING["steps"]
-        net = ImageClassifier(
-            representation=embedding, finetune=False, head="linear",
-            num_classes=n_classes, max_epochs=epochs, batch_size=256,
-            iterator_train__batch_size=-1, lr=HEAD_TRAINING["lr"],
-            optimizer__weight_decay=HEAD_TRAINING["weight_decay"],
-            random_state=seed, device=project.device,
-            callbacks=[progress],
-            callbacks__print_log=None)
+        net = head_classifier(embedding, n_classes, epochs,
+                              random_state=seed, device=project.device,
+                              callbacks=[progress])
     project._report(stage="training the model", epoch=0, epochs=epochs)
     start = time.perf_counter()
     net.fit(project.X_[idx], y)

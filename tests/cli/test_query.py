@@ -1,6 +1,7 @@
 """``aalu-sk query``: next images to label from files (and on Ray)."""
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,13 +67,13 @@ def test_query_writes_the_local_answer(folders, tmp_path, name, capsys):
 
 
 def test_query_on_a_representation_trains_a_head_on_it(folders, tmp_path):
-    """--representation pixels: PCA fitted on the labeled and pool images
-    without labels, a linear head with the experiments' head settings; the
-    answer of the same model built with the Python API."""
-    from aalu_sk import ImageClassifier
+    """--representation pixels: the labeling app's folder embedding of the
+    labeled and pool images (no labels) and its linear head; the answer of
+    the same model built with the Python API, cached beside --out."""
     from aalu_sk.cli.query import _read_images, _read_labeled
-    from aalu_sk.experiment.runner import HEAD_SETTINGS
-    from aalu_sk.labeling.embedding import make_representation
+    from aalu_sk.labeling.cycle import head_classifier
+    from aalu_sk.labeling.embedding import (FolderEmbedding,
+                                            make_representation)
 
     out = tmp_path / "next.txt"
     assert cli.main(["query", "--labeled", str(folders / "labeled"),
@@ -80,21 +81,65 @@ def test_query_on_a_representation_trains_a_head_on_it(folders, tmp_path):
                      str(out), "--strategy", "margin", "--image-size", "8",
                      "--grayscale", "--representation", "pixels",
                      "--device", "cpu", "--quiet"]) == 0
+    assert (tmp_path / "aalu-sk-query.embedding-pixels.npz").is_file()
     X_l, y_l, k = _read_labeled(folders / "labeled", 8, True)
     ids, paths = list_pool(folders / "pool")
     X_pool = _read_images(paths, 8, "L")
-    pca = make_representation("pixels", 0, "cpu").fit(
-        np.concatenate([X_l, X_pool]))
-    net = ImageClassifier(representation=pca, head="linear", num_classes=k,
-                          max_epochs=HEAD_SETTINGS["epochs"],
-                          batch_size=HEAD_SETTINGS["batch_size"],
-                          lr=HEAD_SETTINGS["lr"], device="cpu",
+    embedding = FolderEmbedding(make_representation("pixels", 0, "cpu")).fit(
+        np.concatenate([X_pool, X_l]))
+    net = head_classifier(embedding, k, device="cpu",
                           random_state=0).fit(X_l, y_l)
     expected = np.asarray(ids)[make_strategy("margin", random_state=0).query(
         X_l, y_l, X_pool, net, 5)]
     assert out.read_text().split() == list(expected)
     scratch = _local_answer(folders, "margin", 5)
     assert list(expected) != scratch    # another model: other picks
+
+
+def _split_tables(folders, tmp_path, moved, y):
+    """labeled.csv: the labeled folder plus pool images ``moved`` (labeled
+    with the digit ``y`` of their index); pool.csv: the rest of the pool."""
+    labeled = sorted((folders / "labeled").glob("c*/*.png"))
+    ids, paths = list_pool(folders / "pool")
+    with open(tmp_path / "labeled.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "label"])
+        w.writerows((str(p), p.parent.name) for p in labeled)
+        for j in moved:
+            w.writerow([paths[j], f"c{y[int(Path(paths[j]).stem[3:])]}"])
+    with open(tmp_path / "pool.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "path"])
+        w.writerows((i, p) for j, (i, p) in enumerate(zip(ids, paths))
+                    if j not in moved)
+
+
+def test_next_round_loads_the_cached_representation(folders, tmp_path,
+                                                    digits, caplog):
+    """A second query, after images moved from the pool to the labeled
+    set, loads the embedding the first one fitted (the same images in
+    another split) and does not fit it again."""
+    import logging
+
+    cache = tmp_path / "cache" / "emb.npz"
+    argv = ["--n", "3", "--strategy", "margin", "--image-size", "8",
+            "--grayscale", "--representation", "pixels", "--device", "cpu",
+            "--representation-cache", str(cache)]
+    caplog.set_level(logging.INFO, logger="aalu_sk")
+    assert cli.main(["query", "--labeled", str(folders / "labeled"),
+                     "--pool", str(folders / "pool"), "--out",
+                     str(tmp_path / "r1.txt")] + argv) == 0
+    assert "fitting on the 54 labeled and pool images" in caplog.text
+    first = cache.stat().st_mtime_ns
+    caplog.clear()
+    _split_tables(folders, tmp_path, {0, 1, 2}, digits[1])
+    assert cli.main(["query", "--labeled", str(tmp_path / "labeled.csv"),
+                     "--pool", str(tmp_path / "pool.csv"), "--out",
+                     str(tmp_path / "r2.txt")] + argv) == 0
+    assert f"representation pixels: loaded from {cache}" in caplog.text
+    assert "fitting" not in caplog.text
+    assert cache.stat().st_mtime_ns == first
+    assert len((tmp_path / "r2.txt").read_text().split()) == 3
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -108,7 +153,9 @@ def test_query_on_a_representation_trains_a_head_on_it(folders, tmp_path):
      "argument --representation-weights: only for --representation "
      "pretrained:SOURCE:MODEL, not 'none'"),
     (["--representation", "dino"],
-     "argument --representation: --representation 'dino': use one of")])
+     "argument --representation: --representation 'dino': use one of"),
+    (["--representation", "pixels", "--representation-cache", "."],
+     "argument --representation-cache: . is a folder; give a file name")])
 def test_representation_options_are_checked(folders, tmp_path, extra,
                                             message, capsys):
     with pytest.raises(SystemExit) as exc:
