@@ -208,7 +208,7 @@ def _read_pool(paths, args, mode):
 
 def _representation(args):
     """The unfitted representation of ``--representation``, or None."""
-    from ..labeling.embedding import make_representation
+    from ..labeling.embedding import check_weights, make_representation
 
     name = args.representation
     representation = representation_with_weights(
@@ -224,27 +224,39 @@ def _representation(args):
         raise fail("query", "--representation",
                    f"{name} is for a head trained here, and --estimator "
                    f"brings a fitted model; use one or the other")
-    return make_representation(representation, args.seed, args.device)
+    representation = make_representation(representation, args.seed,
+                                          args.device)
+    try:
+        check_weights(representation)
+    except ValueError as exc:
+        raise fail("query", "--representation", exc) from None
+    return representation
 
 
 def _cache_path(args, out):
     """The file of ``--representation-cache`` (default: beside ``--out``)."""
     from ..labeling.embedding import embedding_path
 
-    if args.representation_cache is not None:
-        path = Path(args.representation_cache)
-        if path.is_dir():
-            raise fail("query", "--representation-cache",
-                       f"{path} is a folder; give a file name")
-        return path
-    return embedding_path(out.parent / "aalu-sk-query", args.representation)
+    if args.representation_cache is None:
+        return embedding_path(out.parent / "aalu-sk-query",
+                              args.representation)
+    path = Path(args.representation_cache)
+    if path.is_dir():
+        raise fail("query", "--representation-cache",
+                   f"{path} is a folder; give a file name")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fail("query", "--representation-cache", exc) from None
+    return path
 
 
 def _embedding(representation, X, path, name):
     """The folder embedding of images ``X``: loaded from ``path`` if it was
     fitted on the same images with the same parameters, else fitted and
     written there."""
-    from ..labeling.embedding import fit_embedding, load_embedding
+    from ..labeling.embedding import (FolderEmbedding, embedding_fingerprint,
+                                      load_embedding)
 
     embedding = load_embedding(path, X, representation)
     if embedding is not None:
@@ -254,12 +266,16 @@ def _embedding(representation, X, path, name):
              "without labels%s", name, len(X),
              " (minutes on a CPU)" if name == "ssl" else "")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        embedding = fit_embedding(path, X, representation)
-    except OSError as exc:
-        raise fail("query", "--representation-cache", exc) from None
-    except ValueError as exc:
+        embedding = FolderEmbedding(representation).fit(X)
+    except (OSError, ValueError, ImportError) as exc:
         raise fail("query", "--representation", exc) from None
+    try:
+        embedding.save(path, embedding_fingerprint(X, representation))
+    except OSError as exc:
+        log.warning("representation %s: fitted in %.1fs but not cached "
+                    "(--representation-cache %s: %s); the next call fits "
+                    "it again", name, embedding.fit_seconds_, path, exc)
+        return embedding
     log.info("representation %s: fitted in %.1fs; cached in %s", name,
              embedding.fit_seconds_, path)
     return embedding

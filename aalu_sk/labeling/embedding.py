@@ -62,7 +62,7 @@ from ..validation import check_images
 __all__ = ["LABEL_REPRESENTATIONS", "DEFAULT_REPRESENTATION",
            "check_representation", "representation_name", "make_representation",
            "FolderEmbedding", "embedding_path", "embedding_fingerprint",
-           "load_embedding", "fit_embedding"]
+           "load_embedding", "fit_embedding", "check_weights"]
 
 logger = logging.getLogger("aalu_sk.labeling")
 
@@ -136,6 +136,27 @@ def make_representation(representation, random_state=0, device="auto"):
                                        verbose=1)
     return PretrainedEmbedding(representation.partition(":")[2],
                                device=device)
+
+
+def check_weights(representation):
+    """Load an unfitted pretrained backbone's weights once, so that a
+    missing or unreadable file is refused before any work, not after the
+    images are read.
+
+    Other representations are left alone (an SSL fit is the training).
+
+    Raises
+    ------
+    ValueError
+        Naming ``representation`` and what is wrong with its weights.
+    """
+    if isinstance(representation, PretrainedEmbedding):
+        try:
+            clone(representation).fit(np.zeros((1, 3, 32, 32), np.float32))
+        except (OSError, ValueError, ImportError) as exc:
+            raise ValueError(f"representation="
+                             f"{representation_name(representation)!r}: "
+                             f"{exc}") from None
 
 
 class FolderEmbedding(TransformerMixin, BaseEstimator):

@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 from .._io import atomic_write
 from ..modules import TASK_MODULES
-from ..representation import PretrainedEmbedding
 from ..stopping import stopping_point
 from ..strategies.registry import check_strategy_name
 from ..validation import check_positive_ints
@@ -37,8 +36,9 @@ from . import exchange, monitor
 from .coverage import coarse_features
 from .cycle import run_cycle
 from .embedding import (DEFAULT_REPRESENTATION, check_representation,
-                        embedding_path, fit_embedding, load_embedding,
-                        make_representation, representation_name)
+                        check_weights, embedding_path, fit_embedding,
+                        load_embedding, make_representation,
+                        representation_name)
 from .estimate import MIN_AUDIT_LABELS
 from .images import index_folder
 from .store import LabelStore, StoreError, default_store_path
@@ -183,7 +183,8 @@ class LabelingProject:
         except ValueError as exc:
             raise ValueError(f"strategy={strategy!r}: {exc}") from None
         self.representation = check_representation(representation)
-        self._check_pretrained(device)
+        check_weights(make_representation(self.representation,
+                                          device=device))
         if model not in TASK_MODULES:
             raise ValueError(f"model={model!r} is unknown; choose from "
                              f"{sorted(TASK_MODULES)}.")
@@ -260,19 +261,6 @@ class LabelingProject:
         if self.representation == "none":
             return None
         return embedding_path(self.store.path, self.representation)
-
-    def _check_pretrained(self, device):
-        """Load a pretrained backbone's weights once, so that a missing
-        file is refused before the store is written, not at the first
-        cycle."""
-        rep = make_representation(self.representation, device=device)
-        if isinstance(rep, PretrainedEmbedding):
-            try:
-                rep.fit(np.zeros((1, 3, 32, 32), np.float32))
-            except (OSError, ValueError, ImportError) as exc:
-                raise ValueError(f"representation="
-                                 f"{representation_name(self.representation)!r}"
-                                 f": {exc}") from None
 
     def folder_embedding(self):
         """The folder's fitted embedding (None with ``"none"``).

@@ -102,7 +102,8 @@ def _torchvision(arch, weights):
     if weights is None:
         if default is None:
             raise ValueError(f"torchvision has no weights for {arch!r}; pass "
-                             f"weights=<path to a state dict>.")
+                             f"weights=<path to a state dict> "
+                             f"(aalu-sk: --representation-weights FILE).")
         cached = os.path.join(torch.hub.get_dir(), "checkpoints",
                               os.path.basename(default.url))
         if not os.path.exists(cached):
@@ -110,7 +111,8 @@ def _torchvision(arch, weights):
                 f"The weights of torchvision:{arch} ({default}) are not in "
                 f"the torch hub cache: put {default.url} at {cached} (torch "
                 f"hub's folder, $TORCH_HOME/hub/checkpoints), or pass "
-                f"weights=<path to a state dict>. aalu_sk downloads nothing.")
+                f"weights=<path to a state dict> (aalu-sk: "
+                f"--representation-weights FILE). aalu_sk downloads nothing.")
         state, where = torch.load(cached, map_location="cpu",
                                   weights_only=True), cached
     else:
@@ -147,8 +149,8 @@ def _timm(arch, weights):
                 f"The weights of timm:{arch} are not in the Hugging Face hub "
                 f"cache (repository {hub_id!r}): fetch them once where there "
                 f"is a network (timm.create_model({arch!r}, pretrained=True)) "
-                f"or pass weights=<path to a state dict>. aalu_sk downloads "
-                f"nothing.")
+                f"or pass weights=<path to a state dict> (aalu-sk: "
+                f"--representation-weights FILE). aalu_sk downloads nothing.")
         weights = found
     _load(model, _read_state(weights), head, f"weights={os.fspath(weights)!r}")
     return model, mean, std, size

@@ -164,6 +164,50 @@ def test_representation_options_are_checked(folders, tmp_path, extra,
     assert not (tmp_path / "o.txt").exists()
 
 
+def test_missing_pretrained_weights_are_refused_before_any_work(
+        folders, tmp_path, monkeypatch):
+    """No weights in the (empty) torch hub cache: refused naming
+    --representation and the option that gives a file, before the pool is
+    read or anything is written."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with pytest.raises(SystemExit) as exc:
+        cli.main(_argv(folders, tmp_path) + [
+            "--representation", "pretrained:torchvision:resnet18"])
+    message = str(exc.value)
+    assert message.startswith("aalu-sk query: error: argument "
+                              "--representation: ")
+    assert "are not in the torch hub cache" in message
+    assert "(aalu-sk: --representation-weights FILE)" in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_an_uncreatable_cache_folder_is_refused_before_training(
+        folders, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(SystemExit) as exc:
+        cli.main(_argv(folders, tmp_path) + [
+            "--representation", "pixels", "--representation-cache",
+            str(blocker / "sub" / "e.npz")])
+    assert "argument --representation-cache: " in str(exc.value)
+    assert not (tmp_path / "o.txt").exists()
+
+
+def test_a_cache_that_cannot_be_written_is_named_and_the_query_goes_on(
+        folders, tmp_path, caplog):
+    """/proc takes no new file (even as root): the fit is kept for this
+    call, a warning says it was not cached, and the ids are written."""
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="aalu_sk")
+    assert cli.main(_argv(folders, tmp_path) + [
+        "--representation", "pixels", "--representation-cache",
+        "/proc/aalu-sk-test.npz"]) == 0
+    assert "but not cached (--representation-cache /proc/aalu-sk-test.npz" \
+        in caplog.text
+    assert len((tmp_path / "o.txt").read_text().split()) == 3
+
+
 def test_query_reads_csv_tables(folders, tmp_path):
     ids, paths = list_pool(folders / "pool")
     with open(tmp_path / "pool.csv", "w", newline="") as f:
