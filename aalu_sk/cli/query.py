@@ -378,6 +378,7 @@ def run_query(args):
         out.write_text("".join(f"{i}\n" for i in chosen))
     except OSError as exc:
         raise fail("query", "--out", exc) from None
-    print(f"{len(chosen)} ids of {len(ids)} pool images -> {out}",
-          file=sys.stderr)
+    if not args.quiet:
+        print(f"{len(chosen)} ids of {len(ids)} pool images -> {out}",
+              file=sys.stderr)
     return 0

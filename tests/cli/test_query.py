@@ -66,7 +66,8 @@ def test_query_writes_the_local_answer(folders, tmp_path, name, capsys):
     assert "5 ids of 30 pool images" in capsys.readouterr().err
 
 
-def test_query_on_a_representation_trains_a_head_on_it(folders, tmp_path):
+def test_query_on_a_representation_trains_a_head_on_it(folders, tmp_path,
+                                                       capsys):
     """--representation pixels: the labeling app's folder embedding of the
     labeled and pool images (no labels) and its linear head; the answer of
     the same model built with the Python API, cached beside --out."""
@@ -81,6 +82,7 @@ def test_query_on_a_representation_trains_a_head_on_it(folders, tmp_path):
                      str(out), "--strategy", "margin", "--image-size", "8",
                      "--grayscale", "--representation", "pixels",
                      "--device", "cpu", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""    # --quiet: nothing but problems
     assert (tmp_path / "aalu-sk-query.embedding-pixels.npz").is_file()
     X_l, y_l, k = _read_labeled(folders / "labeled", 8, True)
     ids, paths = list_pool(folders / "pool")
