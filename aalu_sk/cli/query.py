@@ -214,6 +214,10 @@ def _representation(args):
     representation = representation_with_weights(
         "query", name, args.representation_weights, args.device)
     if name == "none":
+        if args.representation_cache is not None:
+            raise fail("query", "--representation-cache",
+                       "only with a --representation (pixels, ssl or "
+                       "pretrained:SOURCE:MODEL), not 'none'")
         return None
     if args.ray_address:
         raise fail("query", "--representation",

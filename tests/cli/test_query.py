@@ -156,6 +156,8 @@ def test_next_round_loads_the_cached_representation(folders, tmp_path,
      "pretrained:SOURCE:MODEL, not 'none'"),
     (["--representation", "dino"],
      "argument --representation: --representation 'dino': use one of"),
+    (["--representation-cache", "e.npz"],
+     "argument --representation-cache: only with a --representation"),
     (["--representation", "pixels", "--representation-cache", "."],
      "argument --representation-cache: . is a folder; give a file name")])
 def test_representation_options_are_checked(folders, tmp_path, extra,
