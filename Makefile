@@ -71,6 +71,7 @@ bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_scaling.py --ray
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_label_efficiency.py \
 		--jobs 2
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/head_recipes.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/diagnose_aalu.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/score_quality.py
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_stopping.py

@@ -68,6 +68,21 @@ def test_probcover_radius_quick(tmp_path):
     assert text.count("| 0.200 |") == 1
 
 
+def test_head_recipes_quick(tmp_path):
+    """Both recipes are trained and the difference is theirs, per draw."""
+    out = tmp_path / "heads.md"
+    run_script("head_recipes.py", "--quick", "--out", out)
+    text = out.read_text()
+    assert "## digits, `pixels` (1347 training and 450 test images" in text
+    rows = [line.split(" | ") for line in text.splitlines()
+            if line.startswith(("| 20 |", "| 50 |"))]
+    assert len(rows) == 2
+    for row in rows:
+        settings, head, diff = (float(v) for v in row[1:4])
+        assert abs(head - settings - diff) < 0.11
+        assert 10 < settings < 100 and 10 < head < 100
+
+
 @pytest.mark.slow
 def test_label_efficiency_quick_and_report(tmp_path):
     runs, results = tmp_path / "runs", tmp_path / "results"
