@@ -171,8 +171,8 @@ def test_representation_options_are_checked(folders, tmp_path, extra,
 def test_missing_pretrained_weights_are_refused_before_any_work(
         folders, tmp_path, monkeypatch):
     """No weights in the (empty) torch hub cache: refused naming
-    --representation and the option that gives a file, before the pool is
-    read or anything is written."""
+    --representation and the option that gives a file; nothing is
+    written."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     with pytest.raises(SystemExit) as exc:
         cli.main(_argv(folders, tmp_path) + [
