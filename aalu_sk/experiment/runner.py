@@ -306,8 +306,11 @@ REPRESENTATIONS = (None, "pixels", "ssl")
 #: benchmark's ``+ssl`` protocols, whose figures the docs give. The
 #: from-scratch defaults (50 epochs of batch 128 at 1e-3) leave a head on
 #: 20 to 60 digits labels at 24 to 44% test accuracy on PCA pixels, where
-#: these give 51 to 81%. (The labeling app trains its head full-batch,
-#: :data:`aalu_sk.labeling.cycle.HEAD_TRAINING`, tuned on its demo.)
+#: these give 51 to 81%. (The labeling app and ``aalu-sk query`` train
+#: theirs with :func:`aalu_sk.labeling.cycle.head_classifier`, which
+#: ``benchmarks/head_recipes.py`` measured ahead of these settings on PCA
+#: pixels and on the MNIST-5k SimCLR embedding; the benchmark's ``+ssl``
+#: figures were all made with these.)
 HEAD_SETTINGS = {"epochs": 100, "batch_size": 32, "lr": 1e-2}
 
 
