@@ -7,10 +7,12 @@ decay 1e-2, on the embedding divided by its root mean variance) ahead of
 probe reruns the ``+ssl`` protocols' default, random and target peers with
 that head, everything else as in ``bench_label_efficiency.py`` (the same
 SSL files, splits, schedules, seeds and strategies), in its own run
-folder, and prints each strategy's AULC and the paired differences that
+folder, and gives each strategy's AULC and the paired differences that
 issue 15's targets read, next to the committed rows made with
-``HEAD_SETTINGS``. It decides whether the experiments should switch head;
-it writes no results page.
+``HEAD_SETTINGS``. It decides whether the experiments should switch head.
+
+Writes ``benchmarks/results/probe_head_recipe.md``. Its runs checkpoint in
+``--run-dir`` like the benchmark's: a second invocation reuses them.
 
 Usage, from the repository root::
 
@@ -24,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+
+from _provenance import provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 STRATEGIES = ("aalu", "random", "margin+div", "badge", "typiclust",
@@ -82,6 +86,9 @@ def main(argv=None):
                         default=ROOT / "runs" / "bench" / "label_efficiency",
                         help="the label-efficiency run folder whose SSL "
                              "files (<protocol>/ssl-*.pt) to use")
+    parser.add_argument("--out", type=Path,
+                        default=ROOT / "benchmarks" / "results" /
+                        "probe_head_recipe.md")
     args = parser.parse_args(argv)
 
     import torch
@@ -91,9 +98,16 @@ def main(argv=None):
     import bench_label_efficiency as bench
 
     from aalu_sk.experiment import load_results, run_experiment, runner
-    from aalu_sk.experiment.stats import paired_difference
 
     runner._task_model = folder_head   # the probe's one change
+    lines = ["# Probe: the +ssl protocols with the folder tools' head", "",
+             provenance(), "", __doc__.split("\n\n")[1].replace("\n", " "),
+             "", "AULC: the learning curve's area, a mean test accuracy in "
+             f"%, mean over seeds {', '.join(map(str, args.seeds))}; "
+             "differences are paired by seed, with 95% bootstrap intervals. "
+             "The folder-head rows are the run folder's checkpoints, made by "
+             "this command (an invocation reuses the runs it finds "
+             "complete).", ""]
     archive = load_results(ROOT / "benchmarks" / "results" /
                            "label_efficiency.csv")
     strategies = args.strategies.split(",")
@@ -107,23 +121,38 @@ def main(argv=None):
                                    protocol)
             print(f"{protocol} {name}: done", flush=True)
         old = [r for r in archive if r["protocol"] == protocol]
-        print(f"\n## {protocol}: AULC (%), folder head / HEAD_SETTINGS")
+        lines += [f"## {protocol}", "",
+                  "| strategy | AULC, folder head | AULC, HEAD_SETTINGS "
+                  "| folder head minus HEAD_SETTINGS |", "|---|---:|---:|---|"]
         for name in strategies:
             new_a = aulc(rows, name, args.seeds)
             old_a = aulc(old, name, args.seeds)
-            d = paired_difference([new_a[s] for s in args.seeds],
-                                  [old_a[s] for s in args.seeds])
-            print(f"{name:16s} {np.mean(list(new_a.values())):6.2f} "
-                  f"{np.mean(list(old_a.values())):6.2f}  head gain "
-                  f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]")
+            lines.append(f"| {name} | {np.mean(list(new_a.values())):.2f} | "
+                         f"{np.mean(list(old_a.values())):.2f} | "
+                         + _paired(new_a, old_a, args.seeds) + " |")
+        lines += ["", "With the folder head, `aalu` (the default) minus each "
+                  "strategy:", "", "| strategy | aalu minus it | worst seed |",
+                  "|---|---|---:|"]
         base = aulc(rows, "aalu", args.seeds)
-        for other in strategies[1:]:
+        for other in strategies:
+            if other == "aalu":
+                continue
             o = aulc(rows, other, args.seeds)
-            d = paired_difference([base[s] for s in args.seeds],
-                                  [o[s] for s in args.seeds])
             worst = min(base[s] - o[s] for s in args.seeds)
-            print(f"aalu - {other:16s} {d['mean']:+.2f} [{d['low']:+.2f}, "
-                  f"{d['high']:+.2f}] worst seed {worst:+.2f}")
+            lines.append(f"| {other} | {_paired(base, o, args.seeds)} | "
+                         f"{worst:+.2f} |")
+        lines.append("")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+
+
+def _paired(a, b, seeds):
+    """``mean [low, high]`` of the paired difference a - b over ``seeds``."""
+    from aalu_sk.experiment.stats import paired_difference
+
+    d = paired_difference([a[s] for s in seeds], [b[s] for s in seeds])
+    return f"{d['mean']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]"
 
 
 if __name__ == "__main__":
