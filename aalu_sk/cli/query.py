@@ -259,10 +259,10 @@ def _embedding(representation, X, path, name):
     """The folder embedding of images ``X``: loaded from ``path`` if it was
     fitted on the same images with the same parameters, else fitted and
     written there."""
-    from ..labeling.embedding import (FolderEmbedding, embedding_fingerprint,
-                                      load_embedding)
+    from ..labeling.embedding import FolderEmbedding, embedding_fingerprint
 
-    embedding = load_embedding(path, X, representation)
+    fingerprint = embedding_fingerprint(X, representation)
+    embedding = FolderEmbedding.load(path, fingerprint, representation)
     if embedding is not None:
         log.info("representation %s: loaded from %s", name, path)
         return embedding
@@ -274,7 +274,7 @@ def _embedding(representation, X, path, name):
     except (OSError, ValueError, ImportError) as exc:
         raise fail("query", "--representation", exc) from None
     try:
-        embedding.save(path, embedding_fingerprint(X, representation))
+        embedding.save(path, fingerprint)
     except OSError as exc:
         log.warning("representation %s: fitted in %.1fs but not cached "
                     "(--representation-cache %s: %s); the next call fits "
